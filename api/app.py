@@ -1,0 +1,93 @@
+"""The application factory: `gunicorn 'api:create_app()'` serves it."""
+
+import re
+
+from flask import Flask, g, request
+from flask_cors import CORS
+from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import __version__, auth, config, errors
+from .database import configure_engine
+from .models import db
+from .resources import API_BLUEPRINTS, PAGE_BLUEPRINTS
+from .schemas import ErrorSchema
+
+# Browser extensions are the API's only web clients by default.
+EXTENSION_ORIGINS = [
+    re.compile(r"^chrome-extension://[a-p]{32}$"),
+    re.compile(r"^moz-extension://[0-9a-f-]{36}$"),
+]
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1"]
+
+
+class StrongTiesApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Strong Ties",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        STRONGTIES_SQLITE_SYNCHRONOUS="FULL",
+    )
+    app.config.update(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    app.config["TRUSTED_HOSTS"] = app.config["STRONGTIES_ALLOWED_HOSTS"] or LOOPBACK_HOSTS
+    if app.config["STRONGTIES_TRUSTED_PROXIES"]:
+        hops = app.config["STRONGTIES_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine, app.config["STRONGTIES_SQLITE_SYNCHRONOUS"])
+
+    api = StrongTiesApi(app, spec_kwargs={"components": {"securitySchemes": _security()}})
+    api.spec.options["security"] = [{"bearer": []}]
+    for blueprint in API_BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    for blueprint in PAGE_BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    errors.register(app)
+
+    CORS(
+        app,
+        resources={
+            r"/api/*": {"origins": EXTENSION_ORIGINS + app.config["STRONGTIES_CORS_ORIGINS"]}
+        },
+        allow_headers=["Authorization", "Content-Type"],
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        max_age=600,
+        vary_header=True,
+    )
+
+    @app.before_request
+    def _guard():
+        request.host  # noqa: B018 - validates the Host header against TRUSTED_HOSTS
+        if request.method == "OPTIONS" or request.endpoint in auth.PUBLIC_ENDPOINTS:
+            return
+        if request.path.startswith("/api/"):
+            auth.authenticate()
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    @app.teardown_request
+    def _forget(_exc):
+        g.pop("device", None)
+
+    return app
+
+
+def _security() -> dict:
+    return {"bearer": {"type": "http", "scheme": "bearer"}}

@@ -1,0 +1,117 @@
+"""Device tokens and pairing codes: random secrets, stored only as SHA-256 digests."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask import current_app, g, request
+from flask_smorest import abort
+from sqlalchemy import delete, func, select
+
+from .models import Device, PairAttempt, PairingCode, User, db, utcnow
+
+TOKEN_PREFIX = "st_"
+# Crockford's base32 without the look-alikes: 16 characters carry 80 bits.
+_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PUBLIC_ENDPOINTS = {"health.health", "pair.pair", "api-docs.openapi_json", "docs.docs", "connect"}
+DEFAULT_USERNAME = "me"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_pairing_code() -> str:
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum()).replace("O", "0").replace("I", "1")
+
+
+def default_user() -> User:
+    """The single user of a personal install, created on first need."""
+    user = db.session.scalar(select(User).where(User.username == DEFAULT_USERNAME))
+    if user is None:
+        user = User(username=DEFAULT_USERNAME, settings={})
+        db.session.add(user)
+        db.session.flush()
+    return user
+
+
+def create_device(user: User, name: str) -> tuple[Device, str]:
+    token = new_token()
+    device = Device(user_id=user.id, name=name[:120] or "Browser", token_hash=digest(token))
+    db.session.add(device)
+    db.session.flush()
+    return device, token
+
+
+def create_pairing_code(user: User) -> str:
+    code = new_pairing_code()
+    minutes = current_app.config.get("STRONGTIES_PAIR_CODE_MINUTES", 10)
+    db.session.execute(delete(PairingCode).where(PairingCode.expires_at < utcnow()))
+    db.session.add(
+        PairingCode(
+            user_id=user.id,
+            code_hash=digest(normalise_code(code)),
+            expires_at=utcnow() + timedelta(minutes=minutes),
+        )
+    )
+    return code
+
+
+def client_address() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+def check_pair_rate_limit() -> None:
+    """Refuse a client with too many failed attempts in the code lifetime (shared via the DB)."""
+    window = utcnow() - timedelta(minutes=current_app.config["STRONGTIES_PAIR_CODE_MINUTES"])
+    failures = db.session.scalar(
+        select(func.count())
+        .select_from(PairAttempt)
+        .where(PairAttempt.client == client_address(), PairAttempt.at > window)
+    )
+    if failures >= current_app.config["STRONGTIES_PAIR_MAX_FAILURES"]:
+        abort(429, message="Too many failed pairing attempts; wait a few minutes.")
+
+
+def record_pair_failure() -> None:
+    db.session.add(PairAttempt(client=client_address()))
+    db.session.commit()
+
+
+def redeem_pairing_code(code: str) -> User | None:
+    """The user a valid, unused, unexpired code belongs to; the code is spent."""
+    row = db.session.scalar(
+        select(PairingCode).where(PairingCode.code_hash == digest(normalise_code(code)))
+    )
+    if row is None or row.used_at is not None or row.expires_at < utcnow():
+        return None
+    row.used_at = utcnow()
+    return db.session.get(User, row.user_id)
+
+
+def authenticate() -> None:
+    """Resolve the bearer token to a live device; sets g.device and g.user, or answers 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        abort(401, message="Missing bearer token.")
+    token = token.strip()
+    wanted = digest(token)
+    device = db.session.scalar(select(Device).where(Device.token_hash == wanted))
+    # The lookup is by digest; comparing again in constant time keeps timing independent of it.
+    if device is None or not hmac.compare_digest(device.token_hash, wanted):
+        abort(401, message="Unknown device token.")
+    if device.revoked_at is not None:
+        abort(401, message="This device was disconnected; pair it again.")
+    g.device = device
+    g.user = db.session.get(User, device.user_id)

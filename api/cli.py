@@ -1,0 +1,171 @@
+"""The `strongties` command (also `python -m api`)."""
+
+import sys
+
+import click
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from . import __version__, auth, ledger
+from .config import DEFAULT_PORT
+from .database import upgrade
+from .models import User, db
+
+_app = None
+
+
+def app():
+    """The application, created once per command with the schema brought up to date."""
+    global _app
+    if _app is None:
+        from . import create_app
+
+        _app = create_app()
+        upgrade(_app.config["SQLALCHEMY_DATABASE_URI"])
+    return _app
+
+
+def _user(username: str | None) -> User:
+    if username is None:
+        return auth.default_user()
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username!r}; create it with `strongties user create`")
+    return user
+
+
+user_option = click.option(
+    "--user", "username", default=None, help="Whose ledger (default: the personal user 'me')."
+)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="strongties")
+def main():
+    """Strong Ties: a ledger of your professional relationships."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host, port, threads):
+    """Run the API (brings the database schema up to date first)."""
+    from waitress import serve as waitress_serve
+
+    application = app()
+    shown = "localhost" if host in ("127.0.0.1", "localhost") else host
+    url = f"http://{shown}:{port}"
+    database = application.config["SQLALCHEMY_DATABASE_URI"]
+    click.echo(f"Strong Ties {__version__} serving {url}")
+    click.echo(f"  database: {_redact(database)}")
+    click.echo(f"  connect a browser: open {url}/connect")
+    sys.stdout.flush()
+    waitress_serve(application, host=host, port=port, threads=threads, ident="strongties")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.group()
+def token():
+    """Device tokens."""
+
+
+@token.command("create")
+@click.argument("name")
+@user_option
+def token_create(name, username):
+    """Create a device token; it is printed once, as the last line."""
+    with app().app_context():
+        device, secret = auth.create_device(_user(username), name)
+        db.session.commit()
+        click.echo(f"Device {device.id} ({device.name}) created. Its token:")
+        click.echo(secret)
+
+
+@main.command()
+@user_option
+def pair(username):
+    """Print a one-time pairing code (valid 10 minutes) as the last word."""
+    with app().app_context():
+        code = auth.create_pairing_code(_user(username))
+        db.session.commit()
+        click.echo(f"Enter this code in the extension's options within 10 minutes: {code}")
+
+
+@main.group()
+def devices():
+    """Connected browsers."""
+
+
+@devices.command("list")
+@user_option
+def devices_list(username):
+    """List connected browsers."""
+    from .resources.devices import live_devices
+
+    with app().app_context():
+        for device in live_devices(_user(username).id):
+            seen = device.last_seen_at.isoformat(timespec="minutes") if device.last_seen_at else "-"
+            click.echo(
+                f"{device.id}\t{device.name}\tcreated {device.created_at:%Y-%m-%d}\tseen {seen}"
+            )
+
+
+@devices.command("revoke")
+@click.argument("device_id", type=int)
+@user_option
+def devices_revoke(device_id, username):
+    """Disconnect a browser: its token stops working at once."""
+    from .resources.devices import revoke
+
+    with app().app_context():
+        if not revoke(_user(username).id, device_id):
+            raise click.ClickException(f"no connected device {device_id}")
+        click.echo(f"Device {device_id} disconnected.")
+
+
+@main.group()
+def user():
+    """Users of a shared server."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.password_option(help="Used to connect browsers on the /connect page or by pairing.")
+def user_create(username, password):
+    """Create a user who can sign in to connect browsers."""
+    with app().app_context():
+        if db.session.scalar(select(User).where(User.username == username)):
+            raise click.ClickException(f"user {username!r} exists")
+        db.session.add(
+            User(username=username, password_hash=generate_password_hash(password), settings={})
+        )
+        db.session.commit()
+        click.echo(f"User {username} created.")
+
+
+@main.command()
+@user_option
+@click.option("--all-users", is_flag=True, help="Rebuild every user's aggregates.")
+def rebuild(username, all_users):
+    """Recompute every contact's aggregates from the ledger."""
+    with app().app_context():
+        users = db.session.scalars(select(User)).all() if all_users else [_user(username)]
+        total = 0
+        for each in users:
+            ledger.lock_user(each)
+            total += ledger.rebuild_user(each)
+            db.session.commit()
+        click.echo(f"Rebuilt {total} contacts.")
+
+
+@main.command()
+def migrate():
+    """Bring the database schema up to date (serve does this too)."""
+    app()
+    click.echo("Schema up to date.")

@@ -1,0 +1,69 @@
+"""Canonical identifiers for the people on screen: a LinkedIn profile by its slug, an email by its address.
+
+Auto-linking happens only on these exact identifiers, so both sides (extension and server) must
+arrive at the same string for the same person whatever URL form the page used.
+"""
+
+import re
+import unicodedata
+from urllib.parse import unquote, urlsplit
+
+KINDS = ("linkedin", "email")
+
+# Internal member ids (`/in/ACoAA...`) are case-sensitive, unlike vanity slugs.
+_MEMBER_ID = re.compile(r"^ACo[A-Za-z0-9_-]{10,}$")
+_SLUG_CHARS = re.compile(r"^[^\s/?#<>\"'`\\]{1,200}$", re.UNICODE)
+_EMAIL = re.compile(r"^[^@\s<>()\[\]\\,;:\"]{1,64}@[^@\s<>()\[\]\\,;:\"]+\.[^@\s<>()\[\]\\,;:\"]+$")
+# Path prefixes LinkedIn uses for a profile: /in/, the mobile /m/in/ and /mwlite/in/, legacy /pub/.
+_PROFILE_PREFIXES = (("in",), ("m", "in"), ("mwlite", "in"), ("pub",))
+
+
+class IdentityError(ValueError):
+    """The value is not a LinkedIn profile or email address we can key a contact on."""
+
+
+def linkedin_slug(value: str) -> str:
+    """Return the canonical slug of a LinkedIn profile given its URL (any form) or a bare slug."""
+    text = (value or "").strip()
+    if not text:
+        raise IdentityError("empty LinkedIn profile")
+    slug = _slug_from_url(text) if "/" in text or "linkedin." in text.lower() else text
+    slug = unicodedata.normalize("NFC", unquote(slug)).strip()
+    if not _SLUG_CHARS.match(slug) or any(unicodedata.category(c)[0] == "C" for c in slug):
+        raise IdentityError(f"not a LinkedIn profile slug: {value[:80]!r}")
+    return slug if _MEMBER_ID.match(slug) else slug.lower()
+
+
+def _slug_from_url(text: str) -> str:
+    if "://" not in text:
+        text = "https://" + text.lstrip("/")
+    parts = urlsplit(text)
+    host = (parts.hostname or "").lower()
+    if host != "linkedin.com" and not host.endswith(".linkedin.com"):
+        raise IdentityError(f"not a linkedin.com address: {host or text[:80]!r}")
+    segments = [s for s in parts.path.split("/") if s]
+    for prefix in _PROFILE_PREFIXES:
+        n = len(prefix)
+        if tuple(s.lower() for s in segments[:n]) == prefix and len(segments) > n:
+            return segments[n]
+    raise IdentityError("not a LinkedIn profile address (expected /in/<name>)")
+
+
+def email_address(value: str) -> str:
+    """Return the canonical (trimmed, lowercased) form of an email address."""
+    text = (value or "").strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:].split("?")[0]
+    text = unicodedata.normalize("NFC", text).lower()
+    if len(text) > 254 or not _EMAIL.match(text) or any(ord(c) < 32 for c in text):
+        raise IdentityError(f"not an email address: {value[:80]!r}")
+    return text
+
+
+def canonical(kind: str, value: str) -> str:
+    """Canonicalise an identity of the given kind."""
+    if kind == "linkedin":
+        return linkedin_slug(value)
+    if kind == "email":
+        return email_address(value)
+    raise IdentityError(f"unknown identity kind {kind!r}; expected one of {', '.join(KINDS)}")

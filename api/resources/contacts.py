@@ -1,0 +1,95 @@
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from .. import ledger
+from ..models import Contact, ContactStats, Interaction, db
+from ..schemas import (
+    ContactInSchema,
+    ContactListArgsSchema,
+    ContactOutSchema,
+    ContactPageSchema,
+    ContactPatchSchema,
+    InteractionListSchema,
+)
+
+blp = Blueprint("contacts", __name__, url_prefix="/api/v1", description="People in the ledger")
+
+
+@blp.route("/contacts")
+class Contacts(MethodView):
+    @blp.arguments(ContactListArgsSchema, location="query")
+    @blp.response(200, ContactPageSchema)
+    def get(self, args):
+        """Contacts, strongest first by default (`sort=score|name|recent`), paged."""
+        ledger.refresh_scores_if_stale(g.user)
+        query = (
+            select(Contact)
+            .join(ContactStats, ContactStats.contact_id == Contact.id, isouter=True)
+            .where(Contact.user_id == g.user.id, Contact.deleted_at.is_(None))
+        )
+        if "q" in args:
+            pattern = "%" + args["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(Contact.name.ilike(pattern + "%", escape="\\"))
+        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        order = {
+            "score": (ContactStats.score.desc(), Contact.id),
+            "name": (Contact.name, Contact.id),
+            "recent": (ContactStats.last_at.desc(), Contact.id),
+        }[args["sort"]]
+        size = args["page_size"]
+        rows = db.session.scalars(
+            query.order_by(*order).offset((args["page"] - 1) * size).limit(size)
+        ).all()
+        return {
+            "contacts": [ledger.contact_dict(c, g.user, with_tie=True) for c in rows],
+            "page": args["page"],
+            "page_size": size,
+            "total": total,
+        }
+
+    @blp.arguments(ContactInSchema)
+    @blp.response(201, ContactOutSchema)
+    def post(self, data):
+        """Add a contact; an identity another contact already holds is a 409."""
+        contact = ledger.create_contact(g.user, data)
+        db.session.commit()
+        return ledger.contact_dict(contact, g.user)
+
+
+@blp.route("/contacts/<int:contact_id>")
+class ContactItem(MethodView):
+    @blp.response(200, ContactOutSchema)
+    def get(self, contact_id):
+        """One contact with its tie."""
+        return ledger.contact_dict(ledger.get_contact(g.user, contact_id), g.user)
+
+    @blp.arguments(ContactPatchSchema)
+    @blp.response(200, ContactOutSchema)
+    def patch(self, data, contact_id):
+        """Rename, re-note or replace the identities of a contact."""
+        contact = ledger.update_contact(g.user, ledger.get_contact(g.user, contact_id), data)
+        db.session.commit()
+        return ledger.contact_dict(contact, g.user)
+
+    @blp.response(204)
+    def delete(self, contact_id):
+        """Delete a contact and its interactions (kept as tombstones in the changes feed)."""
+        ledger.delete_contact(g.user, ledger.get_contact(g.user, contact_id))
+        db.session.commit()
+
+
+@blp.route("/contacts/<int:contact_id>/interactions")
+class ContactInteractions(MethodView):
+    @blp.response(200, InteractionListSchema)
+    def get(self, contact_id):
+        """The contact's interactions, newest first (the last 500)."""
+        contact = ledger.get_contact(g.user, contact_id)
+        rows = db.session.scalars(
+            select(Interaction)
+            .where(Interaction.contact_id == contact.id, Interaction.deleted_at.is_(None))
+            .order_by(Interaction.occurred_at.desc())
+            .limit(500)
+        ).all()
+        return {"interactions": [ledger.interaction_dict(r) for r in rows]}

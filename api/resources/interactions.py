@@ -1,0 +1,61 @@
+import uuid
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import ledger
+from ..models import Contact, db
+from ..schemas import InteractionInSchema, InteractionPatchSchema, InteractionResultSchema
+
+blp = Blueprint("interactions", __name__, url_prefix="/api/v1", description="The ledger")
+
+
+def result(row) -> dict:
+    contact = db.session.get(Contact, row.contact_id)
+    data = ledger.contact_dict(contact, g.user)
+    return {"interaction": ledger.interaction_dict(row), "contact": data, "tie": data["tie"]}
+
+
+@blp.route("/interactions")
+class Interactions(MethodView):
+    @blp.arguments(InteractionInSchema)
+    @blp.response(201, InteractionResultSchema)
+    def post(self, data):
+        """Log an interaction with a server-assigned id."""
+        row, _ = ledger.record_interaction(g.user, g.device, uuid.uuid4(), data)
+        db.session.commit()
+        return result(row)
+
+
+@blp.route("/interactions/<uuid:interaction_id>")
+class InteractionItem(MethodView):
+    @blp.arguments(InteractionInSchema)
+    @blp.response(201, InteractionResultSchema)
+    @blp.alt_response(200, schema=InteractionResultSchema, description="Already stored")
+    def put(self, data, interaction_id):
+        """Log an interaction under a client-chosen id: a replay changes nothing (200).
+
+        With an inline `contact` the first log creates the contact; an `external_ref` already
+        logged for that contact returns the stored interaction instead of a second one.
+        """
+        row, created = ledger.record_interaction(g.user, g.device, interaction_id, data)
+        db.session.commit()
+        return result(row), 201 if created else 200
+
+    @blp.arguments(InteractionPatchSchema)
+    @blp.response(200, InteractionResultSchema)
+    def patch(self, data, interaction_id):
+        """Edit an interaction; the last write by server time wins."""
+        row = ledger.update_interaction(
+            g.user, ledger.get_interaction(g.user, interaction_id), data
+        )
+        db.session.commit()
+        return result(row)
+
+    @blp.response(200, InteractionResultSchema)
+    def delete(self, interaction_id):
+        """Delete an interaction (a tombstone stays in the changes feed)."""
+        row = ledger.delete_interaction(g.user, ledger.get_interaction(g.user, interaction_id))
+        db.session.commit()
+        return result(row)

@@ -1,0 +1,30 @@
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from .. import ledger
+from ..identity import canonical
+from ..schemas import LookupArgsSchema, LookupResultSchema
+
+blp = Blueprint("lookup", __name__, url_prefix="/api/v1", description="The person on screen")
+
+
+@blp.route("/lookup")
+class Lookup(MethodView):
+    @blp.arguments(LookupArgsSchema, location="query")
+    @blp.response(200, LookupResultSchema)
+    def get(self, args):
+        """The tie with the person behind a LinkedIn profile (URL or slug) or an email address.
+
+        An unknown person gives `{"contact": null, "tie": null}`.
+        """
+        kind = "linkedin" if "linkedin" in args else "email"
+        try:
+            value = canonical(kind, args[kind])
+        except ValueError as exc:
+            abort(422, message=str(exc), errors={"query": {kind: [str(exc)]}})
+        contact = ledger.find_by_identity(g.user, kind, value)
+        if contact is None:
+            return {"contact": None, "tie": None}
+        data = ledger.contact_dict(contact, g.user)
+        return {"contact": data, "tie": data["tie"]}

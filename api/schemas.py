@@ -1,0 +1,326 @@
+"""Request and response shapes; the OpenAPI spec is generated from these."""
+
+from datetime import UTC, datetime, timedelta
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from . import identity, scoring
+
+# Earliest and latest instants an interaction may have (a day of clock skew is tolerated).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+class Text(fields.String):
+    """A string that any database can store: valid Unicode, no NUL, bounded length."""
+
+    def __init__(self, *, max_length: int, min_length: int = 0, **kwargs):
+        super().__init__(validate=validate.Length(min=min_length, max=max_length), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain NUL characters.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError("Must be valid Unicode text.") from exc
+        return text
+
+
+class Instant(fields.AwareDateTime):
+    """An ISO 8601 instant, UTC when no offset is given, within the ledger's sane range."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        when = super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        if when < EARLIEST:
+            raise ValidationError("Must not be before 1970.")
+        if when > datetime.now(UTC) + FUTURE_TOLERANCE:
+            raise ValidationError("Must not be in the future.")
+        return when
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class IdentitySchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(identity.KINDS))
+    value = Text(required=True, min_length=1, max_length=500)
+
+    @validates_schema
+    def _canonical(self, data, **kwargs):
+        try:
+            identity.canonical(data["kind"], data["value"])
+        except identity.IdentityError as exc:
+            raise ValidationError(str(exc), field_name="value") from exc
+
+    @post_load
+    def _normalise(self, data, **kwargs):
+        return {"kind": data["kind"], "value": identity.canonical(data["kind"], data["value"])}
+
+
+class ContactInSchema(StrictSchema):
+    name = Text(required=True, min_length=1, max_length=300)
+    identities = fields.List(
+        fields.Nested(IdentitySchema), load_default=list, validate=validate.Length(max=20)
+    )
+    notes = Text(max_length=10000, load_default="")
+
+
+class ContactPatchSchema(StrictSchema):
+    name = Text(min_length=1, max_length=300)
+    identities = fields.List(fields.Nested(IdentitySchema), validate=validate.Length(max=20))
+    notes = Text(max_length=10000)
+
+
+class FavorSchema(StrictSchema):
+    direction = fields.String(required=True, validate=validate.OneOf(scoring.DIRECTIONS))
+    value = fields.Integer(load_default=1, validate=validate.Range(min=1, max=5), strict=True)
+
+
+class _InteractionFields(StrictSchema):
+    contact_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**62))
+    kind = fields.String(validate=validate.OneOf(scoring.KINDS))
+    occurred_at = Instant()
+    initiated_by = fields.String(validate=validate.OneOf(scoring.INITIATORS))
+    closeness = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=5))
+    favor = fields.Nested(FavorSchema, allow_none=True)
+    note = Text(max_length=5000)
+    external_ref = Text(allow_none=True, max_length=300)
+
+
+class InteractionInSchema(_InteractionFields):
+    kind = fields.String(required=True, validate=validate.OneOf(scoring.KINDS))
+    contact = fields.Nested(ContactInSchema)
+
+    @validates_schema
+    def _one_contact(self, data, **kwargs):
+        if ("contact_id" in data) == ("contact" in data):
+            raise ValidationError("Give exactly one of contact_id or contact.", "contact_id")
+
+
+class InteractionPatchSchema(_InteractionFields):
+    pass
+
+
+class LookupArgsSchema(StrictSchema):
+    linkedin = Text(max_length=2000)
+    email = Text(max_length=500)
+
+    @validates_schema
+    def _one_key(self, data, **kwargs):
+        if ("linkedin" in data) == ("email" in data):
+            raise ValidationError("Give exactly one of linkedin or email.", "linkedin")
+
+
+class ContactListArgsSchema(StrictSchema):
+    sort = fields.String(load_default="score", validate=validate.OneOf(("score", "name", "recent")))
+    q = Text(max_length=200)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ChangesArgsSchema(StrictSchema):
+    since = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
+
+
+class PairSchema(StrictSchema):
+    code = Text(max_length=64)
+    username = Text(max_length=80)
+    password = Text(max_length=200, load_only=True)
+    device_name = Text(load_default="Browser", max_length=120)
+
+    @validates_schema
+    def _one_way(self, data, **kwargs):
+        if "code" not in data and not ("username" in data and "password" in data):
+            raise ValidationError("Give a pairing code, or a username and password.", "code")
+
+
+class SettingsSchema(StrictSchema):
+    weights = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(scoring.COMPONENTS)),
+        values=fields.Float(validate=validate.Range(min=0, max=100)),
+    )
+    frequency_half_life_days = fields.Float(validate=validate.Range(min=1, max=3650))
+    recency_half_life_days = fields.Float(validate=validate.Range(min=1, max=3650))
+    emotional_half_life_days = fields.Float(validate=validate.Range(min=1, max=3650))
+    reciprocity_half_life_days = fields.Float(validate=validate.Range(min=1, max=3650))
+    kind_weights = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(scoring.KINDS)),
+        values=fields.Float(validate=validate.Range(min=0, max=10)),
+    )
+    kind_closeness = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(scoring.KINDS)),
+        values=fields.Integer(validate=validate.Range(min=1, max=5)),
+    )
+
+
+# ---- responses -------------------------------------------------------------------------------
+
+
+class ErrorSchema(Schema):
+    """Every error: a stable code, the HTTP status, a sentence, and per-field messages."""
+
+    code = fields.String(required=True)
+    status = fields.Integer(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict()
+
+
+class IdentityOutSchema(Schema):
+    kind = fields.String(required=True)
+    value = fields.String(required=True)
+
+
+class LastInteractionSchema(Schema):
+    id = fields.UUID(allow_none=True)
+    kind = fields.String(required=True)
+    occurred_at = fields.DateTime(required=True)
+    days_ago = fields.Integer(required=True)
+    note = fields.String(required=True)
+
+
+class ReciprocitySchema(Schema):
+    given = fields.Integer(required=True)
+    received = fields.Integer(required=True)
+    given_value = fields.Integer(required=True)
+    received_value = fields.Integer(required=True)
+    balance = fields.Integer(required=True)
+
+
+class ComponentsSchema(Schema):
+    frequency = fields.Float(required=True)
+    recency = fields.Float(required=True)
+    emotional = fields.Float(required=True)
+    reciprocity = fields.Float(required=True)
+    duration = fields.Float(required=True)
+
+
+class TieSchema(Schema):
+    score = fields.Float(required=True)
+    band = fields.String(required=True)
+    layer = fields.Integer(required=True)
+    rank = fields.Integer(required=True)
+    components = fields.Nested(ComponentsSchema, required=True)
+    last_interaction = fields.Nested(LastInteractionSchema, allow_none=True, required=True)
+    reciprocity = fields.Nested(ReciprocitySchema, required=True)
+    interaction_count = fields.Integer(required=True)
+    first_interaction_at = fields.DateTime(allow_none=True, required=True)
+    cadence_days = fields.Float(allow_none=True, required=True)
+    trend_30d = fields.Float(required=True)
+    computed_at = fields.DateTime(required=True)
+
+
+class ContactOutSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    identities = fields.List(fields.Nested(IdentityOutSchema), required=True)
+    notes = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    tie = fields.Nested(TieSchema, allow_none=True)
+
+
+class FavorOutSchema(Schema):
+    direction = fields.String(required=True)
+    value = fields.Integer(required=True)
+
+
+class InteractionOutSchema(Schema):
+    id = fields.UUID(required=True)
+    contact_id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    occurred_at = fields.DateTime(required=True)
+    initiated_by = fields.String(required=True)
+    closeness = fields.Integer(allow_none=True, required=True)
+    favor = fields.Nested(FavorOutSchema, allow_none=True, required=True)
+    note = fields.String(required=True)
+    external_ref = fields.String(allow_none=True, required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    deleted_at = fields.DateTime(allow_none=True, required=True)
+
+
+class InteractionResultSchema(Schema):
+    interaction = fields.Nested(InteractionOutSchema, required=True)
+    contact = fields.Nested(ContactOutSchema, required=True)
+    tie = fields.Nested(TieSchema, required=True)
+
+
+class LookupResultSchema(Schema):
+    contact = fields.Nested(ContactOutSchema, allow_none=True, required=True)
+    tie = fields.Nested(TieSchema, allow_none=True, required=True)
+
+
+class ContactPageSchema(Schema):
+    contacts = fields.List(fields.Nested(ContactOutSchema), required=True)
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class InteractionListSchema(Schema):
+    interactions = fields.List(fields.Nested(InteractionOutSchema), required=True)
+
+
+class ChangeSchema(Schema):
+    seq = fields.Integer(required=True)
+    entity = fields.String(required=True)
+    op = fields.String(required=True)
+    id = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    device_id = fields.Integer(allow_none=True, required=True)
+    data = fields.Dict(allow_none=True, required=True)
+
+
+class ChangesSchema(Schema):
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    cursor = fields.Integer(required=True)
+    has_more = fields.Boolean(required=True)
+
+
+class DeviceOutSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    last_seen_at = fields.DateTime(allow_none=True, required=True)
+    current = fields.Boolean(required=True)
+
+
+class DeviceListSchema(Schema):
+    devices = fields.List(fields.Nested(DeviceOutSchema), required=True)
+
+
+class PairResultSchema(Schema):
+    token = fields.String(required=True)
+    device = fields.Nested(DeviceOutSchema, required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+    version = fields.String(required=True)
+    database = fields.String(required=True)
+
+
+class SettingsOutSchema(Schema):
+    weights = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    frequency_half_life_days = fields.Float(required=True)
+    recency_half_life_days = fields.Float(required=True)
+    emotional_half_life_days = fields.Float(required=True)
+    reciprocity_half_life_days = fields.Float(required=True)
+    kind_weights = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    kind_closeness = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
