@@ -13,7 +13,7 @@ _READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def configure_engine(engine: Engine, sqlite_synchronous: str = "FULL") -> None:
-    """SQLite: WAL, foreign keys, a busy timeout, and write transactions that take the lock first."""
+    """SQLite: WAL, foreign keys, a busy timeout, and writers that take the lock up front."""
     if engine.dialect.name != "sqlite":
         return
 

@@ -1,4 +1,4 @@
-"""Canonical identifiers for the people on screen: a LinkedIn profile by its slug, an email by its address.
+"""Canonical identifiers: a LinkedIn profile by its slug, an email by its address.
 
 Auto-linking happens only on these exact identifiers, so both sides (extension and server) must
 arrive at the same string for the same person whatever URL form the page used.

@@ -189,7 +189,7 @@ class ContactStats(db.Model):
 
 
 class Change(db.Model):
-    """Append-only feed of every write, so other browsers can follow and nothing is silently lost."""
+    """Append-only feed of every write: other browsers follow it and nothing is silently lost."""
 
     __tablename__ = "changes"
     __table_args__ = (Index("ix_changes_user_seq", "user_id", "seq"),)

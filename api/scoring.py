@@ -1,4 +1,4 @@
-"""The tie-strength model: pure functions over a contact's interaction ledger (no Flask, no database).
+"""The tie-strength model: pure functions over a contact's interaction ledger (no Flask, no DB).
 
 Every time-dependent input is an exponentially decayed sum. A decayed sum can be kept as its value
 at a reference instant (`as_of`) and moved to any other instant by one multiplication, so adding or
@@ -56,7 +56,7 @@ class ModelSettings:
     favour_saturation: float = 5.0
     initiative_saturation: float = 4.0
     duration_full_days: float = 3650.0
-    # Silence beyond this multiple of the personal cadence marks a tie dormant (Navarro et al. 2017).
+    # Silence past this multiple of the personal cadence marks a tie dormant (Navarro et al. 2017).
     dormant_cadence_multiple: float = 8.0
     dormant_min_days: float = 90.0
     bands: dict[str, float] = field(
