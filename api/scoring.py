@@ -41,9 +41,9 @@ class ModelSettings:
         default_factory=lambda: {
             "emotional": 0.30,
             "frequency": 0.20,
-            "recency": 0.20,
+            "reciprocity": 0.20,
+            "recency": 0.15,
             "duration": 0.15,
-            "reciprocity": 0.15,
         }
     )
     frequency_half_life_days: float = 90.0
