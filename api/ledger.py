@@ -179,15 +179,21 @@ def rank_of(user_id: int, value: float) -> int:
     return (above or 0) + 1
 
 
-def tie_of(contact: Contact, user: User, at: datetime | None = None, with_trend=True) -> dict:
-    """The tie summary of one contact, from its aggregates."""
-    at = at or utcnow()
+def tie_of(
+    contact: Contact, user: User, *, rank: int | None = None, with_trend: bool = True
+) -> dict:
+    """The tie summary of one contact, from its aggregates.
+
+    `rank` may be given by a caller that already knows it (a list sorted by score); the trend
+    costs two index lookups, which lists and feed snapshots skip (it is then null).
+    """
+    at = utcnow()
     settings = model_settings(user)
     stats = contact.stats
     agg = aggregate_of(stats)
     parts = scoring.components(agg, at, settings)
     value = scoring.score(parts, settings)
-    rank = rank_of(user.id, value)
+    rank = rank or rank_of(user.id, value)
     last = None
     if stats is not None and stats.last_interaction_id is not None:
         row = db.session.get(Interaction, stats.last_interaction_id)
@@ -213,7 +219,7 @@ def tie_of(contact: Contact, user: User, at: datetime | None = None, with_trend=
         if agg.first_at
         else None,
         "cadence_days": round(cadence, 1) if cadence is not None else None,
-        "trend_30d": round(_trend(contact, agg, at, settings), 1) if with_trend else 0.0,
+        "trend_30d": round(_trend(contact, agg, at, settings), 1) if with_trend else None,
         "computed_at": at,
     }
 
@@ -230,7 +236,7 @@ def _trend(contact: Contact, agg, at: datetime, settings) -> float:
     return scoring.trend(agg, [event_of(r) for r in recent], earlier_last, at, settings)
 
 
-def contact_dict(contact: Contact, user: User, with_tie=True) -> dict:
+def contact_dict(contact: Contact, user: User, **tie_options) -> dict:
     return {
         "id": contact.id,
         "name": contact.name,
@@ -241,7 +247,7 @@ def contact_dict(contact: Contact, user: User, with_tie=True) -> dict:
         "notes": contact.notes,
         "created_at": contact.created_at,
         "updated_at": contact.updated_at,
-        "tie": tie_of(contact, user) if with_tie else None,
+        "tie": tie_of(contact, user, **tie_options),
     }
 
 
@@ -306,7 +312,8 @@ def _unique(identities: list[dict]) -> list[dict]:
 
 def _record_contact(user: User, contact: Contact) -> None:
     db.session.flush()
-    record_change(user, "contact", contact.id, "upsert", _jsonable(contact_dict(contact, user)))
+    snapshot = contact_dict(contact, user, with_trend=False)
+    record_change(user, "contact", contact.id, "upsert", _jsonable(snapshot))
 
 
 def create_contact(user: User, data: dict) -> Contact:

@@ -43,7 +43,11 @@ class Instant(fields.AwareDateTime):
         super().__init__(default_timezone=UTC, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        when = super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            when = parsed.astimezone(UTC)
+        except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00 is before datetime.min
+            raise ValidationError("Must not be before 1970.") from exc
         if when < EARLIEST:
             raise ValidationError("Must not be before 1970.")
         if when > datetime.now(UTC) + FUTURE_TOLERANCE:
@@ -221,7 +225,7 @@ class TieSchema(Schema):
     interaction_count = fields.Integer(required=True)
     first_interaction_at = fields.DateTime(allow_none=True, required=True)
     cadence_days = fields.Float(allow_none=True, required=True)
-    trend_30d = fields.Float(required=True)
+    trend_30d = fields.Float(allow_none=True, required=True)
     computed_at = fields.DateTime(required=True)
 
 

@@ -42,8 +42,15 @@ class Contacts(MethodView):
         rows = db.session.scalars(
             query.order_by(*order).offset((args["page"] - 1) * size).limit(size)
         ).all()
+        first = (args["page"] - 1) * size + 1
+        by_score = args["sort"] == "score" and "q" not in args
         return {
-            "contacts": [ledger.contact_dict(c, g.user, with_tie=True) for c in rows],
+            "contacts": [
+                ledger.contact_dict(
+                    c, g.user, rank=first + i if by_score else None, with_trend=False
+                )
+                for i, c in enumerate(rows)
+            ],
             "page": args["page"],
             "page_size": size,
             "total": total,

@@ -11,6 +11,7 @@ blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Liveness"
 
 @blp.route("/health", endpoint="health")
 class Health(MethodView):
+    @blp.doc(security=[])  # no token needed
     @blp.response(200, HealthSchema)
     def get(self):
         """Is the server up and its database reachable? Needs no token."""

@@ -17,6 +17,7 @@ _DUMMY_HASH = "scrypt:32768:8:1$abcdefghijklmnop$" + "0" * 128
 
 @blp.route("/pair", endpoint="pair")
 class Pair(MethodView):
+    @blp.doc(security=[])  # no token needed
     @blp.arguments(PairSchema)
     @blp.response(201, PairResultSchema)
     def post(self, data):
