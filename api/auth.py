@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from flask import current_app, g, request
 from flask_smorest import abort
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import OperationalError
 
 from .models import Device, PairAttempt, PairingCode, User, db, utcnow
 
@@ -115,3 +116,16 @@ def authenticate() -> None:
         abort(401, message="This device was disconnected; pair it again.")
     g.device = device
     g.user = db.session.get(User, device.user_id)
+    _note_seen(device)
+
+
+def _note_seen(device: Device) -> None:
+    """Keep `last_seen_at` roughly current without a write on every request."""
+    now = utcnow()
+    if device.last_seen_at and now - device.last_seen_at < timedelta(minutes=5):
+        return
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
+    except OperationalError:  # busy: another request will note it
+        pass
