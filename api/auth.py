@@ -124,6 +124,10 @@ def _note_seen(device: Device) -> None:
     now = utcnow()
     if device.last_seen_at and now - device.last_seen_at < timedelta(minutes=5):
         return
+    if request.method not in ("GET", "HEAD"):
+        device.last_seen_at = now  # committed with the request's own write
+        return
+    # A read holds no write lock, so a short transaction of its own cannot wait on itself.
     try:
         with db.engine.begin() as conn:
             conn.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
