@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_smorest import abort
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import OperationalError
 
 from . import scoring
 from .models import Change, Contact, ContactStats, Device, Identity, Interaction, User, db, utcnow
@@ -155,16 +156,30 @@ def refresh_scores_if_stale(user: User) -> None:
         return
     settings = model_settings(user)
     now = utcnow()
-    with db.engine.begin() as conn:
-        rows = conn.execute(select(ContactStats).where(ContactStats.user_id == user.id)).all()
-        for row in rows:
-            agg = scoring.Aggregate(**{name: getattr(row, name) for name in _AGGREGATE_FIELDS})
-            conn.execute(
-                update(ContactStats)
-                .where(ContactStats.contact_id == row.contact_id)
-                .values(score=scoring.score_at(agg, now, settings))
-            )
-        conn.execute(update(User).where(User.id == user.id).values(scores_refreshed_at=now))
+    try:
+        with db.engine.begin() as conn:
+            rows = conn.execute(select(ContactStats).where(ContactStats.user_id == user.id)).all()
+            scores = [
+                {
+                    "cid": row.contact_id,
+                    "score": scoring.score_at(
+                        scoring.Aggregate(**{n: getattr(row, n) for n in _AGGREGATE_FIELDS}),
+                        now,
+                        settings,
+                    ),
+                }
+                for row in rows
+            ]
+            if scores:
+                conn.execute(
+                    update(ContactStats)
+                    .where(ContactStats.contact_id == bindparam("cid"))
+                    .values(score=bindparam("score")),
+                    scores,
+                )
+            conn.execute(update(User).where(User.id == user.id).values(scores_refreshed_at=now))
+    except OperationalError:  # another writer holds the database: the next list will retry
+        current_app.logger.info("score refresh deferred: database busy")
 
 
 # ---- reads ------------------------------------------------------------------------------------
