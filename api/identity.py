@@ -15,6 +15,7 @@ _MEMBER_ID = re.compile(r"^ACo[A-Za-z0-9_-]{10,}$")
 _SLUG_CHARS = re.compile(r"^[^\s/?#<>\"'`\\]{1,200}$", re.UNICODE)
 _EMAIL = re.compile(r"^[^@\s<>()\[\]\\,;:\"]{1,64}@[^@\s<>()\[\]\\,;:\"]+\.[^@\s<>()\[\]\\,;:\"]+$")
 # Path prefixes LinkedIn uses for a profile: /in/, the mobile /m/in/ and /mwlite/in/, legacy /pub/.
+_HEX_GROUP = re.compile(r"^[0-9a-fA-F]{1,3}$")
 _PROFILE_PREFIXES = (("in",), ("m", "in"), ("mwlite", "in"), ("pub",))
 
 
@@ -31,6 +32,10 @@ def linkedin_slug(value: str) -> str:
     slug = unicodedata.normalize("NFC", unquote(slug)).strip()
     if not _SLUG_CHARS.match(slug) or any(unicodedata.category(c)[0] == "C" for c in slug):
         raise IdentityError(f"not a LinkedIn profile slug: {value[:80]!r}")
+    # A canonical slug must read back as itself: no "%" (decoded again) and no "linkedin."
+    # (read as a URL). Real slugs have neither.
+    if "%" in slug or "linkedin." in slug.lower():
+        raise IdentityError(f"not a LinkedIn profile slug: {value[:80]!r}")
     return slug if _MEMBER_ID.match(slug) else slug.lower()
 
 
@@ -45,8 +50,22 @@ def _slug_from_url(text: str) -> str:
     for prefix in _PROFILE_PREFIXES:
         n = len(prefix)
         if tuple(s.lower() for s in segments[:n]) == prefix and len(segments) > n:
+            if prefix == ("pub",):
+                return _legacy_public_slug(segments[n:])
             return segments[n]
     raise IdentityError("not a LinkedIn profile address (expected /in/<name>)")
+
+
+def _legacy_public_slug(rest: list[str]) -> str:
+    """`/pub/<name>/<a>/<b>/<c>` is the profile LinkedIn now serves at `/in/<name>-<c><b><a>`
+    (hex groups, the last two zero-padded to three digits)."""
+    if rest[0].lower() == "dir":
+        raise IdentityError("a LinkedIn directory page is not a profile")
+    groups = rest[1:4]
+    if len(groups) == 3 and all(_HEX_GROUP.match(g) for g in groups):
+        a, b, c = groups
+        return f"{rest[0]}-{c.zfill(3)}{b.zfill(3)}{a}"
+    return rest[0]
 
 
 def email_address(value: str) -> str:

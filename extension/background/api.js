@@ -1,0 +1,83 @@
+"use strict";
+// The only code that talks to the network. Every call goes to the configured server's /api/v1.
+
+class ApiError extends Error {
+  // kind: "offline" (unreachable, timeout, 5xx gateway), "unauthorized" (401), "unconfigured",
+  //       "client" (other 4xx: the request itself is wrong), "server" (other 5xx)
+  constructor(kind, message, status = 0, body = null) {
+    super(message);
+    this.kind = kind;
+    this.status = status;
+    this.body = body;
+  }
+  get retryable() {
+    return this.kind === "offline" || this.kind === "server" || this.status === 408 || this.status === 429;
+  }
+}
+
+let onApiSuccess = () => {}; // set by outbox.js: a good answer means queued logs can go now
+
+async function apiRequest(method, path, options = {}) {
+  const stored = options.server === undefined;
+  const settings = stored ? await getSettings() : null;
+  const server = stored ? settings.server : options.server;
+  const token = options.token !== undefined ? options.token : settings?.token;
+  const auth = options.auth !== false;
+  if (auth && !token) throw new ApiError("unconfigured", "This browser is not connected to a server yet");
+
+  const headers = { Accept: "application/json" };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  if (auth) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(server + path, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      credentials: "omit",
+      cache: "no-store",
+      signal: AbortSignal.timeout(options.timeoutMs || 10000),
+    });
+  } catch (err) {
+    throw new ApiError("offline", `Cannot reach ${server} (${err.name === "TimeoutError" ? "timed out" : "no answer"})`);
+  }
+  let body = null;
+  if (response.status !== 204) {
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+  }
+  if (response.ok) {
+    if (stored && auth && !options.fromOutbox) onApiSuccess();
+    return body;
+  }
+  const message = (isPlainObject(body) && typeof body.message === "string" && body.message) || `HTTP ${response.status}`;
+  if (response.status === 401 && auth) {
+    // A revoked device: forget the token (only the stored one), the overlay then asks to reconnect.
+    if (stored && options.token === undefined) await forgetToken(token);
+    throw new ApiError("unauthorized", message, 401, body);
+  }
+  if ([502, 503, 504].includes(response.status)) throw new ApiError("offline", `${server} is not answering (${response.status})`, response.status, body);
+  throw new ApiError(response.status >= 500 ? "server" : "client", message, response.status, body);
+}
+
+function forgetToken(token) {
+  return serial("settings", async () => {
+    const current = await getSettings();
+    if (current.token && current.token === token) {
+      await browser.storage.local.set({ settings: { ...current, token: "" } });
+    }
+  });
+}
+
+// Health (no auth) then, with a token, the device list (proves the token works).
+async function checkConnection(server, token) {
+  const health = await apiRequest("GET", "/api/v1/health", { server, auth: false, timeoutMs: 6000 });
+  if (!isPlainObject(health) || health.status !== "ok") throw new ApiError("client", `${server} does not look like a Strong Ties server`);
+  if (!token) return { health, device: null };
+  const body = await apiRequest("GET", "/api/v1/devices", { server, token, timeoutMs: 6000 });
+  const devices = isPlainObject(body) && Array.isArray(body.devices) ? body.devices : [];
+  return { health, device: devices.find((d) => d && d.current) || null };
+}

@@ -1,0 +1,105 @@
+"use strict";
+// Last known tie per identity ("ties" in storage.local), so an overlay opened offline still shows
+// the last score, marked stale. Filled by lookups, logs and the server's changes feed.
+const CACHE_LIMIT = 5000;
+
+function compactContact(c) {
+  if (!isPlainObject(c)) return null;
+  return { id: c.id, name: typeof c.name === "string" ? c.name : "", identities: cleanIdentities(c.identities) };
+}
+
+function compactTie(t) {
+  if (!isPlainObject(t)) return null;
+  const { score, band, layer, rank, last_interaction, reciprocity, interaction_count, trend_30d, computed_at } = t;
+  return { score, band, layer, rank, last_interaction, reciprocity, interaction_count, trend_30d, computed_at };
+}
+
+// Day counts in a cached tie age with the cache: recompute them from the timestamps.
+function freshenTie(t) {
+  if (!t || !isPlainObject(t.last_interaction)) return t;
+  const days = daysSince(t.last_interaction.occurred_at);
+  return days === null ? t : { ...t, last_interaction: { ...t.last_interaction, days_ago: days } };
+}
+
+async function cacheGet(keys) {
+  const { ties = {} } = await browser.storage.local.get("ties");
+  for (const k of keys) if (ties[k]) return { ...ties[k], tie: freshenTie(ties[k].tie) };
+  return null;
+}
+
+function cachePut(contact, tie, extraKeys = []) {
+  const c = compactContact(contact);
+  if (!c) return Promise.resolve();
+  return serial("ties", async () => {
+    const { ties = {} } = await browser.storage.local.get("ties");
+    const entry = { contact: c, tie: compactTie(tie), at: Date.now() };
+    for (const k of new Set([...c.identities.map(identityKey), ...extraKeys])) ties[k] = entry;
+    await browser.storage.local.set({ ties: trimCache(ties) });
+  });
+}
+
+function cacheForget(keys, contactId) {
+  return serial("ties", async () => {
+    const { ties = {} } = await browser.storage.local.get("ties");
+    for (const [k, v] of Object.entries(ties)) {
+      if (keys.includes(k) || (contactId !== undefined && v.contact && v.contact.id === contactId)) delete ties[k];
+    }
+    await browser.storage.local.set({ ties });
+  });
+}
+
+function trimCache(ties) {
+  const entries = Object.entries(ties);
+  if (entries.length <= CACHE_LIMIT) return ties;
+  entries.sort((a, b) => b[1].at - a[1].at);
+  return Object.fromEntries(entries.slice(0, CACHE_LIMIT));
+}
+
+async function resetCache() {
+  await browser.storage.local.set({ ties: {}, sync: { cursor: 0, at: 0 } });
+}
+
+// Follow GET /api/v1/changes?since=<cursor>: contact upserts carry the tie at that moment.
+let syncRunning = null;
+function syncChanges(force = false) {
+  syncRunning ??= runSync(force).finally(() => (syncRunning = null));
+  return syncRunning;
+}
+
+async function runSync(force) {
+  const settings = await getSettings();
+  if (!settings.token) return;
+  const { sync = { cursor: 0, at: 0 } } = await browser.storage.local.get("sync");
+  if (!force && Date.now() - sync.at < settings.syncSeconds * 1000) return;
+  let cursor = sync.cursor || 0;
+  for (let page = 0; page < 20; page++) {
+    const body = await apiRequest("GET", `/api/v1/changes?since=${encodeURIComponent(cursor)}&limit=500`, { fromOutbox: true });
+    if (!isPlainObject(body) || !Array.isArray(body.changes)) break;
+    await applyChanges(body.changes);
+    if (body.cursor !== undefined && body.cursor !== null) cursor = body.cursor;
+    await browser.storage.local.set({ sync: { cursor, at: Date.now() } });
+    if (!body.has_more || !body.changes.length) break;
+  }
+}
+
+function applyChanges(changes) {
+  return serial("ties", async () => {
+    const { ties = {} } = await browser.storage.local.get("ties");
+    const keysById = new Map();
+    for (const [k, v] of Object.entries(ties)) {
+      const id = v.contact && v.contact.id;
+      keysById.set(id, [...(keysById.get(id) || []), k]);
+    }
+    for (const ch of changes) {
+      if (!isPlainObject(ch) || ch.entity !== "contact") continue;
+      for (const k of keysById.get(ch.id) || []) delete ties[k];
+      keysById.delete(ch.id);
+      if (ch.op === "delete" || !isPlainObject(ch.data)) continue;
+      const c = compactContact({ id: ch.id, ...ch.data });
+      const entry = { contact: c, tie: compactTie(ch.data.tie), at: Date.now() };
+      for (const i of c.identities) ties[identityKey(i)] = entry;
+      keysById.set(ch.id, c.identities.map(identityKey));
+    }
+    await browser.storage.local.set({ ties: trimCache(ties) });
+  });
+}

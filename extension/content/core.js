@@ -1,0 +1,95 @@
+"use strict";
+// Shared helpers for the site adapters, the overlay and the runtime (classic scripts, one scope).
+globalThis.browser ??= globalThis.chrome;
+
+const ST = {
+  EMAIL_RE: /[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/,
+  adapter: null, // set by content/sites/<site>.js
+
+  // Messages to the background; null when the extension was reloaded under this page.
+  async send(msg) {
+    try {
+      return await browser.runtime.sendMessage(msg);
+    } catch {
+      return null;
+    }
+  },
+
+  clean(s, max = 200) {
+    return String(s || "")
+      .replace(/[\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFEFF]/g, "")
+      .replace(/\s+/g, " ")
+      .trim()
+      .slice(0, max);
+  },
+
+  // Visible text plus a screen-reader copy ("Jane DoeJane Doe"): keep one. Only multi-word
+  // halves count, so "Lulu" or "Anna Anna" stay as they are.
+  dedupe(s) {
+    s = ST.clean(s, 400);
+    for (const sep of ["", " "]) {
+      const n = s.length - sep.length;
+      const a = s.slice(0, n / 2);
+      if (n > 0 && n % 2 === 0 && a.includes(" ") && s === a + sep + a) return a;
+    }
+    return s;
+  },
+
+  // Text of an element, preferring the aria-hidden visible copy over screen-reader duplicates.
+  text(el) {
+    if (!el) return "";
+    const visible = el.querySelector('span[aria-hidden="true"]');
+    return ST.dedupe(visible && ST.clean(visible.textContent) ? visible.textContent : el.textContent);
+  },
+
+  visible(el) {
+    if (!el || !el.isConnected) return false;
+    if (el.checkVisibility) return el.checkVisibility();
+    return !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  },
+
+  // querySelector that also walks open shadow roots (LinkedIn renders parts in #interop-outlet).
+  deepQuery(selector, root = document) {
+    const hit = root.querySelector(selector);
+    if (hit) return hit;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT);
+    for (let n = walker.nextNode(), i = 0; n && i < 20000; n = walker.nextNode(), i++) {
+      if (n.shadowRoot) {
+        const found = ST.deepQuery(selector, n.shadowRoot);
+        if (found) return found;
+      }
+    }
+    return null;
+  },
+
+  // As the server does: percent-decoded, NFC, lowercased, except internal member ids (ACoAA...)
+  // which are case-sensitive; no control/format characters, no "%" left after decoding.
+  canonicalSlug(raw) {
+    let s = String(raw || "");
+    try {
+      s = decodeURIComponent(s);
+    } catch {
+      return null;
+    }
+    s = s.normalize("NFC").trim();
+    if (!s || s.length > 200 || /[\s/?#<>"'`\\%\p{C}]/u.test(s) || /linkedin\./i.test(s)) return null;
+    return /^ACo[A-Za-z0-9_-]{10,}$/.test(s) ? s : s.toLowerCase();
+  },
+
+  email(s) {
+    const m = String(s || "").match(ST.EMAIL_RE);
+    return m ? m[0].toLowerCase() : null;
+  },
+
+  url(href) {
+    try {
+      return new URL(href);
+    } catch {
+      return null;
+    }
+  },
+
+  rect(el) {
+    return el && el.isConnected ? el.getBoundingClientRect() : null;
+  },
+};

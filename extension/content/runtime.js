@@ -1,0 +1,254 @@
+"use strict";
+// Drives one site adapter: follows URL changes (single-page apps), reads the person once the page
+// shows them, asks the background for the tie, renders the overlay, and sends logs.
+(() => {
+  const A = ST.adapter;
+  if (!A) return;
+  const READ_TIMEOUT = 5000;
+  const EMAIL_SITES = new Set(["gmail", "outlook"]);
+  let cur = { href: null, route: null, person: null, status: "idle" };
+  let rolling = null; // what the page showed while the URL stood still (to spot stale DOM later)
+  let finalTimer = null;
+  let tickTimer = null;
+  let lookupSeq = 0;
+  let personIndex = 0;
+  let view = null; // the last thing rendered (minus the person)
+  let lastLogId = null;
+  let beforeLog = null;
+  let lookedUpAt = 0;
+  let logging = false;
+
+  function snapshot() {
+    try {
+      return A.snapshot();
+    } catch {
+      return null;
+    }
+  }
+
+  function schedule(delay) {
+    if (tickTimer) return;
+    tickTimer = setTimeout(() => {
+      tickTimer = null;
+      tick();
+    }, delay);
+  }
+
+  function tick() {
+    if (location.href !== cur.href) onUrl();
+    else if (cur.status === "pending") attempt(false);
+    else if (cur.status === "ready" && (EMAIL_SITES.has(A.site) || !cur.person.name)) recheck();
+    if (cur.status !== "pending" && location.href === cur.href) rolling = snapshot();
+    if (cur.status === "ready") ST.overlay.position();
+  }
+
+  function onUrl() {
+    const href = location.href;
+    const route = A.route(href);
+    const first = cur.href === null;
+    if (route && cur.route && route.key === cur.route.key) {
+      cur.href = href; // a sub-page of the same person (/details/experience/, overlays ...)
+      return;
+    }
+    const prevName = cur.person ? cur.person.name : null;
+    clearTimeout(finalTimer);
+    ST.overlay.hideUndo();
+    lookupSeq++;
+    personIndex = 0;
+    if (!route) {
+      if (cur.route) ST.send({ type: "clear" });
+      cur = { href, route: null, person: null, status: "idle" };
+      ST.overlay.remove();
+      return;
+    }
+    const snap = first ? null : { ...(rolling || snapshot() || {}), prevName };
+    cur = { href, route, person: null, status: "pending", snap };
+    finalTimer = setTimeout(() => cur.status === "pending" && attempt(true), READ_TIMEOUT);
+    render({ state: "loading", ui: view && view.ui }); // never the previous person, not even for a moment
+    attempt(false);
+  }
+
+  function read(final, snap) {
+    try {
+      return A.read(cur.route, snap, final);
+    } catch {
+      return { status: final ? "none" : "pending" };
+    }
+  }
+
+  function attempt(final) {
+    const res = read(final, cur.snap);
+    if (res.status === "pending") return;
+    clearTimeout(finalTimer);
+    if (res.status !== "ready") {
+      cur.status = "none";
+      ST.send({ type: "clear" });
+      ST.overlay.remove();
+      return;
+    }
+    cur.status = "ready";
+    rolling = snapshot();
+    show(res.person);
+  }
+
+  // Mail threads change without a URL change (a message expanded, a reply sent); a LinkedIn name
+  // that was missing may show up later.
+  function recheck() {
+    const res = read(true, null);
+    if (res.status !== "ready") return;
+    show(res.person);
+  }
+
+  const keyOf = (p) => (p ? p.identities.map((i) => `${i.kind}:${i.value}`).join("|") : "");
+
+  function show(person) {
+    const before = cur.person;
+    cur.person = person;
+    if (before && keyOf(before) === keyOf(person) && before.externalRef === person.externalRef) {
+      if (before.name !== person.name && view) render(view);
+      return;
+    }
+    lookup();
+  }
+
+  function target() {
+    const p = cur.person;
+    if (!p) return null;
+    if (!personIndex || !p.others || !p.others[personIndex - 1]) return p;
+    return { ...p.others[personIndex - 1], site: p.site, externalRef: p.externalRef, others: p.others };
+  }
+
+  function render(v) {
+    view = v;
+    const person = target();
+    ST.overlay.render({
+      ...v,
+      person,
+      others: (cur.person && cur.person.others) || [],
+      personIndex,
+      kind: EMAIL_SITES.has(A.site) ? "email" : v.kind || (v.ui && v.ui.defaultKind) || "message",
+      collapsed: v.ui ? v.ui.collapsed : undefined,
+    });
+  }
+
+  async function lookup() {
+    const seq = ++lookupSeq;
+    const p = target();
+    if (!p) return;
+    render({ state: "loading", ui: view && view.ui });
+    const res = await ST.send({ type: "lookup", site: A.site, identities: p.identities, name: p.name });
+    if (seq !== lookupSeq) return; // the page moved on meanwhile
+    lookedUpAt = Date.now();
+    if (!res) return render({ state: "error", message: "Strong Ties was updated: reload this page." });
+    if (res.state === "disabled") return ST.overlay.remove();
+    render({ ...res, state: res.state || "error", message: res.state === "error" ? res.error : undefined });
+  }
+
+  // A first guess of the new tie so the card answers at once; the server's tie replaces it.
+  function optimistic(tie, i) {
+    if (!tie) return null;
+    const score = Number(tie.score) || 0;
+    const t = { ...tie, score: Math.min(100, score + Math.max(1, Math.round((100 - score) * 0.08))), last_interaction: { kind: i.kind, days_ago: 0 } };
+    if (i.favor) {
+      const r = { ...tie.reciprocity };
+      const d = i.favor.direction;
+      r[d] = (Number(r[d]) || 0) + 1;
+      r.balance = (Number(r.balance) || 0) + (d === "given" ? 1 : -1) * i.favor.value;
+      t.reciprocity = r;
+    }
+    return t;
+  }
+
+  async function log(values) {
+    const p = target();
+    if (!p || !view) return;
+    const interaction = { ...values };
+    if (!interaction.initiated_by && p.initiatedBy) interaction.initiated_by = p.initiatedBy;
+    if (interaction.kind === "email" && p.externalRef) interaction.external_ref = p.externalRef;
+    const seq = ++lookupSeq;
+    beforeLog = view;
+    ST.overlay.hideUndo();
+    ST.overlay.busy(true);
+    logging = true;
+    if (view.tie) render({ ...view, tie: optimistic(view.tie, interaction), optimistic: true });
+    const res = await ST.send({ type: "log", site: A.site, person: p, contactId: view.contact ? view.contact.id : undefined, interaction });
+    logging = false;
+    ST.overlay.busy(false);
+    if (seq !== lookupSeq) return;
+    if (!res || res.status === "error" || res.ok === false) {
+      render({ ...beforeLog, message: `Not logged: ${(res && (res.message || res.error)) || "the extension did not answer"}` });
+      return;
+    }
+    if (res.status === "unconfigured") return render({ state: "unconfigured", ui: view.ui });
+    // The server keeps one interaction per email (external_ref): a repeat returns the stored one.
+    const repeat = res.status === "sent" && res.interaction && res.interaction.id && res.interaction.id !== res.id;
+    lastLogId = repeat ? null : res.id;
+    if (res.status === "sent") render({ ...view, state: "known", contact: res.contact, tie: res.tie, optimistic: false, stale: false, pending: 0, message: "" });
+    else render({ ...view, state: "offline", stale: true, pending: res.pending, message: "Saved in this browser; it is sent when the server is back." });
+    ST.overlay.showUndo(repeat ? "Already logged" : res.status === "sent" ? "Logged ✓" : "Saved ✓", !repeat);
+  }
+
+  async function undo() {
+    if (!lastLogId) return;
+    const id = lastLogId;
+    lastLogId = null;
+    ST.overlay.hideUndo();
+    ST.overlay.busy(true);
+    const res = await ST.send({ type: "undo", id });
+    ST.overlay.busy(false);
+    if (res && res.status === "undone" && res.tie !== undefined && res.contact) {
+      render({ ...view, state: "known", contact: res.contact, tie: res.tie, optimistic: false, stale: false, message: "Undone." });
+    } else {
+      await lookup();
+      if (res && res.status === "error") render({ ...view, message: `Undo failed: ${res.message}` });
+    }
+  }
+
+  ST.overlay.on({
+    log: () => log({ kind: EMAIL_SITES.has(A.site) ? "email" : (view && view.ui && view.ui.defaultKind) || "message" }),
+    logSubmit: (values) => log(values),
+    undo,
+    retry: lookup,
+    "open-options": () => ST.send({ type: "openOptions" }),
+    "next-person": () => {
+      const n = ((cur.person && cur.person.others) || []).length + 1;
+      personIndex = (personIndex + 1) % n;
+      lookup();
+    },
+    collapse: (collapsed) => {
+      if (view) view = { ...view, ui: { ...(view.ui || {}), collapsed } };
+      ST.send({ type: "setCollapsed", collapsed });
+    },
+  });
+
+  browser.runtime.onMessage.addListener((msg) => {
+    if (msg && msg.type === "refresh" && cur.status === "ready" && !logging) lookup();
+  });
+
+  // URL changes: Navigation API where there is one, hash/popstate, DOM mutations, and a cheap poll.
+  try {
+    if (window.navigation) {
+      // "navigate" fires before the URL changes: remember what the old page showed.
+      navigation.addEventListener("navigate", () => cur.status !== "pending" && (rolling = snapshot()));
+      navigation.addEventListener("currententrychange", () => schedule(0));
+    }
+  } catch {}
+  addEventListener("hashchange", () => schedule(0));
+  addEventListener("popstate", () => schedule(0));
+  new MutationObserver(() => schedule(150)).observe(document, { childList: true, subtree: true });
+  setInterval(() => location.href !== cur.href && schedule(0), 500);
+  let frame = 0;
+  const reposition = () => {
+    if (!frame && cur.status === "ready")
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        ST.overlay.position();
+      });
+  };
+  addEventListener("scroll", reposition, { passive: true, capture: true });
+  addEventListener("resize", reposition, { passive: true });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && cur.status === "ready" && Date.now() - lookedUpAt > 60000) lookup();
+  });
+  tick();
+})();

@@ -1,0 +1,108 @@
+"use strict";
+// Gmail: the open thread is in the URL hash; the contact is the sender of the open (last expanded)
+// message, or, when that message is mine, the person I wrote to. Never the signed-in account.
+ST.adapter = (() => {
+  const FOLDERS = new Set(["inbox", "all", "sent", "starred", "snoozed", "imp", "drafts", "spam", "trash", "scheduled", "chats", "outbox"]);
+  const NESTED = new Set(["search", "label", "category", "advanced-search"]);
+  let openMessage = null;
+
+  function route(href) {
+    const u = ST.url(href);
+    if (!u || u.hostname !== "mail.google.com") return null;
+    const parts = u.hash.replace(/^#/, "").split("?")[0].split("/");
+    const id = parts.at(-1);
+    const ok = (FOLDERS.has(parts[0]) && parts.length >= 2) || (NESTED.has(parts[0]) && parts.length >= 3);
+    return ok && /^[A-Za-z0-9]{16,}$/.test(id) ? { key: `thread:${id}`, thread: id } : null;
+  }
+
+  // "Inbox (3) - me@example.com - Gmail"; else the account button's label.
+  function myAddress() {
+    const m = document.title.match(/ - ([^\s]+@[^\s]+) - /) || [null, ST.email(document.title)];
+    if (m[1]) return m[1].toLowerCase();
+    const account = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]');
+    return account ? ST.email(account.getAttribute("aria-label")) : null;
+  }
+
+  function person(el) {
+    const email = el && ST.email(el.getAttribute("email"));
+    if (!email) return null;
+    const name = ST.clean(el.getAttribute("name") || el.textContent, 200);
+    return { email, name: name && !name.includes("@") ? name : name || email };
+  }
+
+  function parse(m) {
+    const from = person(m.querySelector("span.gD[email]") || m.querySelector("td.gF span[email]"));
+    const to = [...m.querySelectorAll(".hb span[email]")].map(person).filter(Boolean);
+    const id = m.getAttribute("data-legacy-message-id") || (m.getAttribute("data-message-id") || "").replace(/^#/, "");
+    return { el: m, from, to, id };
+  }
+
+  function visibleMessages() {
+    return [...document.querySelectorAll("div.adn")].filter(ST.visible);
+  }
+
+  return {
+    site: "gmail",
+    topInset: 72,
+    route,
+
+    snapshot() {
+      return { messages: visibleMessages() };
+    },
+
+    read(r, snap, final) {
+      const nodes = visibleMessages();
+      const wait = { status: final ? "none" : "pending" };
+      if (!nodes.length) return wait;
+      // Right after a hash change the previous thread can still be on screen.
+      const same = snap && snap.messages.length === nodes.length && nodes.every((n, i) => n === snap.messages[i]);
+      if (same && !final) return wait;
+      const threadHead = [...document.querySelectorAll("h2[data-legacy-thread-id]")].find(ST.visible);
+      if (/^[0-9a-f]{16}$/i.test(r.thread) && threadHead && threadHead.getAttribute("data-legacy-thread-id") !== r.thread && !final) return wait;
+
+      const me = myAddress();
+      const messages = nodes.map(parse);
+      const last = messages.at(-1);
+      if (!last.from) return wait;
+      let contact;
+      let initiatedBy = "them";
+      if (last.from.email !== me) contact = last.from;
+      else {
+        initiatedBy = "me";
+        contact = last.to.find((p) => p.email !== me) || messages.map((m) => m.from).reverse().find((p) => p && p.email !== me);
+      }
+      if (!contact) return wait;
+      openMessage = last.el;
+      const seen = new Set([me, contact.email]);
+      const others = [];
+      for (const p of messages.flatMap((m) => [m.from, ...m.to])) {
+        if (p && !seen.has(p.email)) {
+          seen.add(p.email);
+          others.push({ name: p.name, identities: [{ kind: "email", value: p.email }] });
+        }
+      }
+      return {
+        status: "ready",
+        person: {
+          site: "gmail",
+          name: contact.name,
+          identities: [{ kind: "email", value: contact.email }],
+          externalRef: last.id ? `gmail:${last.id}` : undefined,
+          initiatedBy,
+          headline: ST.clean(document.querySelector("h2.hP")?.textContent, 160),
+          others,
+        },
+      };
+    },
+
+    // Just below the open message's header, at its right edge.
+    anchor() {
+      if (!openMessage || !openMessage.isConnected) return null;
+      const sender = openMessage.querySelector("span.gD, td.gF");
+      const header = sender && (sender.closest("table") || sender.closest(".gE") || sender);
+      const box = openMessage.getBoundingClientRect();
+      const h = ST.rect(header);
+      return h && box.width > 300 ? { top: h.bottom + 8, right: box.right - 12 } : null;
+    },
+  };
+})();

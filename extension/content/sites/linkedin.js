@@ -1,0 +1,194 @@
+"use strict";
+// LinkedIn: the person is keyed by the profile slug in the URL; the name comes from the page,
+// read only once the page shows the person of that URL (LinkedIn is a single-page app).
+ST.adapter = (() => {
+  const NAME_SELECTORS = ["h1.text-heading-xlarge", ".pv-text-details__left-panel h1", ".top-card-layout__title", "main h1"];
+  const PHOTO_SELECTORS = [
+    "img.pv-top-card-profile-picture__image--show",
+    "img.pv-top-card-profile-picture__image",
+    ".pv-top-card__photo img",
+    "img.top-card__profile-image",
+    'main img[class*="profile-picture"]',
+    'main img[class*="profile-photo"]',
+  ];
+  const HEADLINE_SELECTORS = ["div.text-body-medium.break-words", ".pv-text-details__left-panel .text-body-medium", ".top-card-layout__headline"];
+  const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
+  const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
+  let nameEl = null;
+
+  function route(href) {
+    const u = ST.url(href);
+    if (!u || !/(^|\.)linkedin\.com$/i.test(u.hostname)) return null;
+    const seg = u.pathname.split("/").filter(Boolean);
+    const i = seg[0] === "m" || seg[0] === "mwlite" ? 1 : 0;
+    if (seg[i] === "in" && seg[i + 1]) {
+      const slug = ST.canonicalSlug(seg[i + 1]);
+      return slug && slug !== "me" ? { key: `in:${slug}`, slug } : null;
+    }
+    // Legacy /pub/<name>/<a>/<b>/<c> is /in/<name>-<c><b><a> (zero-padded hex groups).
+    if (seg[i] === "pub" && seg[i + 1] && seg[i + 1] !== "dir") {
+      const name = ST.canonicalSlug(seg[i + 1]);
+      const [a, b, c] = seg.slice(i + 2, i + 5);
+      if (name && c && [a, b, c].every((p) => /^[0-9a-f]{1,3}$/i.test(p))) {
+        const slug = `${name}-${c.padStart(3, "0")}${b.padStart(3, "0")}${a}`.toLowerCase();
+        return { key: `in:${slug}`, slug, legacy: true };
+      }
+    }
+    return null;
+  }
+
+  function cleanName(s) {
+    s = ST.dedupe(s)
+      .replace(/,\s*#?(OPEN_TO_WORK|HIRING)\s*$/i, "")
+      .trim();
+    return s && s.length <= 120 && !NOT_NAMES.test(s) && !s.includes("|") ? s : null;
+  }
+
+  // "(3) Jane Doe | LinkedIn", "Experience | Jane Doe | LinkedIn", "Jane Doe - Acme | LinkedIn"
+  function titleName() {
+    const parts = ST.clean(document.title).split(/\s+\|\s+/);
+    if (parts.length < 2 || !/^LinkedIn$/i.test(parts.at(-1))) return null;
+    return cleanName(parts.at(-2).replace(/^\(\d+\+?\)\s*/, "").split(/\s+[-–—]\s+/)[0]);
+  }
+
+  function shadowQuery(selector, full) {
+    for (const host of document.querySelectorAll(SHADOW_HOSTS)) {
+      const hit = host.shadowRoot && host.shadowRoot.querySelector(selector);
+      if (hit) return hit;
+    }
+    return full ? ST.deepQuery(selector) : null;
+  }
+
+  function candidates(full) {
+    const out = [];
+    for (const sel of NAME_SELECTORS) {
+      const el = document.querySelector(sel);
+      if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
+    }
+    if (!out.length) {
+      const el = shadowQuery("main h1, h1", full);
+      if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
+    }
+    out.push({ el: null, name: titleName(), from: "title" });
+    for (const sel of PHOTO_SELECTORS) {
+      const el = document.querySelector(sel) || shadowQuery(sel, false);
+      if (el) {
+        out.push({ el, name: cleanName(el.getAttribute("alt") || ""), from: "photo" });
+        break;
+      }
+    }
+    return out.filter((c) => c.name);
+  }
+
+  // Embedded JSON (code[id^=bpr-guid-]); stale blobs of earlier pages stay in the DOM, so only a
+  // profile whose publicIdentifier (or member id) is this URL's counts.
+  function fromCodeBlobs(slug) {
+    for (const code of document.querySelectorAll('code[id^="bpr-guid-"]')) {
+      const text = code.textContent || "";
+      if (text.length > 4e6 || !text.toLowerCase().includes(slug.toLowerCase())) continue;
+      try {
+        const found = findProfile(JSON.parse(text), slug, 0);
+        if (found) return found;
+      } catch {}
+    }
+    return null;
+  }
+
+  function str(v) {
+    return typeof v === "string" ? v : v && typeof v.text === "string" ? v.text : "";
+  }
+
+  function findProfile(node, slug, depth) {
+    if (!node || typeof node !== "object" || depth > 14) return null;
+    if (!Array.isArray(node)) {
+      const pid = str(node.publicIdentifier);
+      const urn = str(node.entityUrn);
+      const match = (pid && ST.canonicalSlug(pid) === slug) || (/^ACoA/.test(slug) && urn.endsWith(`:${slug}`));
+      if (match && (node.firstName || node.lastName)) {
+        const name = cleanName(`${str(node.firstName)} ${str(node.lastName)}`);
+        if (name) return { name, headline: ST.clean(str(node.headline)), publicIdentifier: pid };
+      }
+    }
+    for (const v of Object.values(node)) {
+      const found = findProfile(v, slug, depth + 1);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  function up(el) {
+    return el.parentElement || (el.getRootNode() instanceof ShadowRoot ? el.getRootNode().host : null);
+  }
+
+  // The top card around a name links to its own profile (contact info, activity ...).
+  function selfLinked(el, slug) {
+    for (let n = el && up(el), i = 0; n && i < 6 && !n.matches("main, body"); n = up(n), i++) {
+      for (const a of n.querySelectorAll('a[href*="/in/"]')) {
+        const r = route(a.href);
+        if (r && r.slug === slug) return true;
+      }
+    }
+    return false;
+  }
+
+  function topCard(el) {
+    return (el && (el.closest("section") || el.closest(".pv-top-card, .top-card-layout") || el.parentElement)) || null;
+  }
+
+  function canonicalSlug() {
+    const link = document.querySelector('link[rel="canonical"], meta[property="og:url"]');
+    const r = link && route(link.getAttribute("href") || link.getAttribute("content") || "");
+    return r && !r.legacy ? r.slug : null;
+  }
+
+  return {
+    site: "linkedin",
+    topInset: 60,
+    route,
+
+    // What is on screen now, before the URL changes, so the old person is never taken for the new one.
+    snapshot() {
+      return { names: new Set(candidates(false).map((c) => c.name)), title: document.title };
+    },
+
+    read(r, snap, final) {
+      const slug = (r.legacy && canonicalSlug()) || r.slug;
+      const identities = [{ kind: "linkedin", value: slug }];
+      const blob = fromCodeBlobs(slug);
+      if (blob && /^ACoA/.test(slug)) {
+        const vanity = ST.canonicalSlug(blob.publicIdentifier);
+        if (vanity && vanity !== slug) identities.unshift({ kind: "linkedin", value: vanity });
+      }
+      let name = blob ? blob.name : null;
+      let headline = blob ? blob.headline : "";
+      nameEl = null;
+      for (const c of name ? [] : candidates(true)) {
+        const fresh =
+          !snap ||
+          (c.from === "title"
+            ? document.title !== snap.title && !snap.names.has(c.name)
+            : !snap.names.has(c.name) || selfLinked(c.el, slug)) ||
+          (final && c.name !== snap.prevName);
+        if (!fresh) continue;
+        name = c.name;
+        if (c.from !== "title") {
+          nameEl = c.el;
+          const card = topCard(c.el);
+          const h = card && HEADLINE_SELECTORS.map((s) => card.querySelector(s)).find(Boolean);
+          headline = h ? ST.text(h) : "";
+        }
+        break;
+      }
+      if (!name && !final) return { status: "pending" };
+      nameEl ||= document.querySelector(NAME_SELECTORS.join(",")) || shadowQuery("h1", false);
+      return { status: "ready", person: { site: "linkedin", name, identities, headline: ST.clean(headline, 160) } };
+    },
+
+    // Top right corner of the profile card (over its banner image).
+    anchor() {
+      const card = topCard(nameEl && nameEl.isConnected ? nameEl : null);
+      const r = ST.rect(card);
+      return r && r.width > 300 ? { top: r.top + 12, right: r.right - 12 } : null;
+    },
+  };
+})();

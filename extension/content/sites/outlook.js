@@ -1,0 +1,103 @@
+"use strict";
+// Outlook on the web: /mail/<folder>/id/<ItemID>; the sender is read from the reading pane.
+ST.adapter = (() => {
+  const PANES = ["#ReadingPaneContainerId", '[data-automationid="ReadingPaneContainer"]', '[role="region"][aria-label*="Reading" i]', '[role="main"]'];
+  const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
+  const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
+  let pane = null;
+  let header = null;
+
+  function route(href) {
+    const u = ST.url(href);
+    if (!u || !/^outlook\.(office|live|office365)\.com$/.test(u.hostname)) return null;
+    const seg = u.pathname.split("/").filter(Boolean);
+    const at = seg.indexOf("id");
+    let raw = at >= 0 && seg[0] === "mail" ? seg[at + 1] : null;
+    if (!raw && seg[0] === "mail") raw = u.searchParams.get("ItemID") || u.searchParams.get("itemid");
+    if (!raw) return null;
+    let id = raw;
+    try {
+      id = decodeURIComponent(raw);
+    } catch {}
+    return { key: `item:${id}`, item: id };
+  }
+
+  function emailIn(scope) {
+    if (!scope) return null;
+    const mailto = scope.querySelector('a[href^="mailto:" i]');
+    if (mailto) return ST.email(decodeURIComponent(mailto.getAttribute("href").slice(7)));
+    for (const [sel, attr] of [["[data-email]", "data-email"], ['[title*="@"]', "title"], ['[aria-label*="@"]', "aria-label"]]) {
+      const el = scope.matches(sel) ? scope : scope.querySelector(sel);
+      const email = el && ST.email(el.getAttribute(attr));
+      if (email) return email;
+    }
+    return ST.email((scope.textContent || "").slice(0, 4000));
+  }
+
+  function myAddress() {
+    for (const sel of ME_SELECTORS) {
+      const el = document.querySelector(sel);
+      const email = el && (ST.email(el.textContent) || ST.email(el.getAttribute("aria-label")));
+      if (email) return email;
+    }
+    return null;
+  }
+
+  // The sender: name from the from line, address from it or its surroundings (up to 4 levels).
+  function sender(line) {
+    let scope = line;
+    let email = null;
+    for (let i = 0; scope && i < 5 && !email; i++, scope = scope.parentElement) {
+      email = emailIn(scope);
+      if (scope === pane) break;
+    }
+    const nameEl = NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) || line;
+    let name = ST.dedupe((nameEl.textContent || "").replace(/<[^>]*>|\S+@\S+/g, " "));
+    name = name.replace(/^(from|von|de|da|van)\s*:\s*/i, "").trim();
+    return email ? { email, name: name || email, el: scope && scope !== pane ? scope : line } : null;
+  }
+
+  return {
+    site: "outlook",
+    topInset: 56,
+    route,
+
+    snapshot() {
+      const p = PANES.map((s) => document.querySelector(s)).find(ST.visible);
+      const line = p && p.querySelector('[data-app-section="FromLine"], span[id*="PersonaName"]');
+      return { line, text: line ? line.textContent : null };
+    },
+
+    read(r, snap, final) {
+      const wait = { status: final ? "none" : "pending" };
+      pane = PANES.map((s) => document.querySelector(s)).find(ST.visible) || null;
+      if (!pane) return wait;
+      const lines = [...pane.querySelectorAll('[data-app-section="FromLine"]')];
+      if (!lines.length) lines.push(...pane.querySelectorAll('span[id*="PersonaName"]'));
+      if (!lines.length) return wait;
+      if (snap && snap.line === lines[0] && snap.text === lines[0].textContent && !final) return wait;
+      const me = myAddress();
+      const found = lines.map(sender).find((p) => p && p.email !== me);
+      if (!found) return wait;
+      header = found.el;
+      const subject = pane.querySelector('[role="heading"]');
+      return {
+        status: "ready",
+        person: {
+          site: "outlook",
+          name: found.name,
+          identities: [{ kind: "email", value: found.email }],
+          externalRef: `outlook:${r.item}`,
+          initiatedBy: "them",
+          headline: subject ? ST.clean(subject.textContent, 160) : "",
+        },
+      };
+    },
+
+    anchor() {
+      const h = ST.rect(header);
+      const p = ST.rect(pane);
+      return h && p && p.width > 300 ? { top: h.bottom + 8, right: p.right - 16 } : null;
+    },
+  };
+})();
