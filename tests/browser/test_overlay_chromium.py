@@ -1,0 +1,294 @@
+"""End to end in Chromium: the real extension on saved site fixtures, talking to the real API.
+
+One browser and one API serve the whole module (the extension is connected once, with a token);
+tests that need a fresh, unconnected browser start their own. Tests compare what the overlay
+shows with what the API says at that moment, so they do not depend on each other's logs.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from harness.net import wait_until
+from harness.scenarios import (
+    ANA,
+    ANA_URL,
+    FEED_URL,
+    JANE,
+    JANE_URL,
+    JOHN,
+    JOHN_URL,
+    KNOWN_SITES,
+    XSS,
+    XSS_INJECTED,
+    XSS_PAYLOAD,
+    XSS_URL,
+    assert_shows,
+    live_interactions,
+    route_all,
+    seed_people,
+    serve_only,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def seeded(live_api):
+    return seed_people(live_api)
+
+
+@pytest.fixture(scope="module")
+def chromium(live_api, chromium_ext, seeded):  # live_api first: it boots meanwhile
+    """The module's Chromium, connected to the live API through the options page (token)."""
+    chromium_ext.configure(live_api.url, token=live_api.token).close()
+    route_all(chromium_ext)
+    return chromium_ext
+
+
+@pytest.fixture
+def tab(chromium):
+    route_all(chromium)
+    p = chromium.new_page()
+    dialogs = []
+    p.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    p.dialogs = dialogs
+    yield p
+    p.close()
+
+
+@pytest.mark.parametrize(
+    ("fixture", "url", "person"),
+    [pytest.param(f, u, p, id=i) for i, f, u, p in KNOWN_SITES],
+)
+def test_site_fixture_shows_the_right_contact(chromium, tab, live_api, fixture, url, person, shot):
+    serve_only(chromium, url, fixture)
+    chromium.open(url, tab)
+    ov = chromium.overlay(tab)
+    assert_shows(ov, live_api, person)
+    assert ov.shadow_root_type == "closed"
+    assert ov.field("last-interaction")
+    assert ov.field("reciprocity")
+    ov.screenshot(shot(fixture))
+
+
+def test_one_click_logs_exactly_one_interaction(chromium, tab, live_api, shot):
+    before = live_interactions(live_api, JANE)
+    chromium.open(JANE_URL, tab)
+    ov = chromium.overlay(tab)
+    assert_shows(ov, live_api, JANE)
+    ov.click("log")
+    wait_until(
+        lambda: len(live_interactions(live_api, JANE)) == len(before) + 1,
+        timeout=10,
+        message="the click did not log an interaction",
+    )
+    found = assert_shows(ov, live_api, JANE)
+    assert ov.field("last-interaction").lower().startswith("message · today")
+    assert found["tie"]["last_interaction"]["kind"] == "message"
+    ov.screenshot(shot("after-log"))
+    time.sleep(1.5)  # nothing else arrives later (no double send)
+    after = live_interactions(live_api, JANE)
+    assert len(after) == len(before) + 1
+    new = [i for i in after if i["id"] not in {b["id"] for b in before}]
+    assert len(new) == 1 and new[0]["kind"] == "message"
+
+
+def test_undo_removes_the_logged_interaction(chromium, tab, live_api):
+    before = live_interactions(live_api, JOHN)
+    chromium.open(JOHN_URL, tab)
+    ov = chromium.overlay(tab)
+    assert_shows(ov, live_api, JOHN)
+    ov.click("log")
+    wait_until(lambda: len(live_interactions(live_api, JOHN)) == len(before) + 1, timeout=10)
+    ov.wait_for(lambda: ov.visible('[data-action="undo"]'), 5, "the undo button")
+    ov.click("undo")
+    wait_until(
+        lambda: len(live_interactions(live_api, JOHN)) == len(before),
+        timeout=10,
+        message="undo did not remove the interaction",
+    )
+    assert_shows(ov, live_api, JOHN)
+
+
+def test_log_menu_records_kind_favour_and_note(chromium, tab, live_api):
+    before = live_interactions(live_api, JOHN)
+    chromium.open(JOHN_URL, tab)
+    ov = chromium.overlay(tab)
+    assert_shows(ov, live_api, JOHN)
+    ov.click("log-menu")
+    ov.wait_for(lambda: ov.visible("select[name=kind]"), 5, "the log menu to open")
+    ov.fill("select[name=kind]", "coffee")
+    ov.fill("select[name=favor]", "received")
+    ov.fill("select[name=favor_value]", "2")
+    ov.type_into("textarea[name=note]", "Talked about the Lisbon fund")
+    ov.click("log-submit")
+    wait_until(lambda: len(live_interactions(live_api, JOHN)) == len(before) + 1, timeout=10)
+    new = live_interactions(live_api, JOHN)[0]
+    assert new["kind"] == "coffee"
+    assert new["favor"] == {"direction": "received", "value": 2}
+    assert new["note"] == "Talked about the Lisbon fund"
+    assert_shows(ov, live_api, JOHN)
+
+
+def test_spa_navigation_never_shows_the_previous_person(chromium, tab, live_api, shot):
+    chromium.open(FEED_URL, tab)
+    tab.wait_for_timeout(500)
+    ov = chromium.overlay(tab)
+    assert not ov.exists() or ov.state() in (None, "loading"), ov.describe()
+
+    tab.locator('main a[href*="/in/jane-doe/"]').first.click()  # pushState, DOM swaps 800 ms later
+    jane = assert_shows(ov, live_api, JANE)
+    assert tab.url.startswith(JANE_URL)
+
+    # From Jane's profile to John's: the old h1 stays on screen for a while after the URL changed.
+    tab.locator('aside a[href="/in/john-smith-4b2a1/"]').click()
+    seen = []
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        d = ov.describe()
+        if isinstance(d, dict):
+            seen.append((tab.url, d["state"], d["fields"].get("name"), d["fields"].get("score")))
+            if d["state"] == "known" and d["fields"].get("name") == JOHN["name"]:
+                break
+        time.sleep(0.05)
+    stale = [s for s in seen if "john-smith" in s[0] and s[2] == jane["contact"]["name"]]
+    assert not stale, f"John's URL showed Jane: {stale[:3]}"
+    assert_shows(ov, live_api, JOHN)
+    ov.screenshot(shot("john"))
+
+    tab.go_back()  # popstate back to Jane
+    assert_shows(ov, live_api, JANE)
+
+
+def test_unknown_then_log_creates_the_contact(chromium, tab, live_api, shot):
+    assert live_api.lookup(linkedin=ANA["linkedin"])["contact"] is None
+    chromium.open(ANA_URL, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown")
+    assert ov.field("name") == ANA["name"]
+    ov.screenshot(shot("unknown"))
+    ov.click("log")
+    ov.wait_for_state("known")
+    found = wait_until(lambda: live_api.lookup(linkedin=ANA["linkedin"])["contact"], timeout=10)
+    assert found["name"] == ANA["name"]
+    assert {"kind": "linkedin", "value": ANA["linkedin"]} in found["identities"]
+    assert len(live_api.interactions(found["id"])) == 1
+    assert_shows(ov, live_api, ANA)
+    ov.screenshot(shot("known"))
+
+
+def test_offline_log_is_queued_and_delivered_once(chromium, tab, live_api, shot):
+    before = live_interactions(live_api, JANE)
+    chromium.open(JANE_URL, tab)
+    ov = chromium.overlay(tab)
+    assert_shows(ov, live_api, JANE)
+    live_api.stop()
+    try:
+        ov.click("log")
+        ov.wait_for_state("offline")
+        ov.wait_for_field("pending", "1 pending")
+        ov.screenshot(shot("pending"))
+    finally:
+        live_api.start()
+    # The next successful request (here: the lookup when the user comes back) flushes the outbox.
+    tab.reload()
+    wait_until(
+        lambda: len(live_interactions(live_api, JANE)) == len(before) + 1,
+        timeout=20,
+        message="the queued log never reached the server",
+    )
+    assert_shows(ov, live_api, JANE)
+    ov.wait_for(lambda: not ov.field("pending"), 10, "the pending chip to clear")
+    tab.reload()
+    assert_shows(ov, live_api, JANE)
+    time.sleep(1.5)
+    assert len(live_interactions(live_api, JANE)) == len(before) + 1
+
+
+def test_page_scripts_cannot_read_ledger_data(chromium, tab, live_api):
+    chromium.open(JANE_URL, tab)
+    ov = chromium.overlay(tab)
+    found = assert_shows(ov, live_api, JANE)
+    secrets = [
+        found["contact"]["name"],  # the ledger's name, not the page's
+        ov.field("score"),
+        ov.field("reciprocity"),
+        ov.field("last-interaction"),
+    ]
+    assert all(secrets), ov.describe()
+    # The privileged side (CDP) sees them, so the needles are right ...
+    assert found["contact"]["name"] in ov.text()
+    # ... and the page's main world finds none of them anywhere it can reach.
+    assert ov.page_world_search(secrets) == []
+    # The overlay's root is not reachable from the main world at all.
+    assert tab.evaluate(
+        """() => !document.querySelector('[data-strongties-root]') &&
+              ![...document.querySelectorAll('*')].some(
+                e => e.shadowRoot && e.shadowRoot.querySelector('[data-strongties-root]'))"""
+    )
+
+
+def test_xss_fixture_stays_inert(chromium, tab, live_api, shot):
+    chromium.open(XSS_URL, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    assert XSS_PAYLOAD in ov.field("name")
+    ov.click("log")
+    ov.wait_for_state("known")
+    found = wait_until(lambda: live_api.lookup(linkedin=XSS["linkedin"])["contact"], timeout=10)
+    assert XSS_PAYLOAD in found["name"]
+    for _ in range(2):
+        assert tab.evaluate("() => window.__pwned") is None
+        assert tab.evaluate("(sel) => document.querySelectorAll(sel).length", XSS_INJECTED) == 0
+        assert not ov.has("img, svg[onload], script, [onerror]")
+        assert tab.dialogs == []
+        tab.reload()
+        ov.wait_for_state("known")
+        assert XSS_PAYLOAD in ov.field("name")
+    ov.screenshot(shot("xss"))
+
+
+def test_unconfigured_then_connected_through_options(chromium_factory, live_api, seeded, shot):
+    fresh = chromium_factory()
+    route_all(fresh)
+    tab = fresh.open(JANE_URL)
+    ov = fresh.overlay(tab)
+    ov.wait_for_state("unconfigured")
+    ov.screenshot(shot("unconfigured"))
+    with fresh.context.expect_page() as opened:
+        ov.click("open-options")
+    options = opened.value
+    options.wait_for_load_state()
+    assert options.url.startswith(fresh.extension_url("options/options.html"))
+    fresh.configure(live_api.url, code=live_api.pairing_code(), page=options)
+    tab.reload()
+    assert_shows(ov, live_api, JANE)
+    # The new device is listed by the server.
+    assert len(live_api.get_json("/api/v1/devices")["devices"]) >= 2
+
+
+def test_connect_page_connects_a_fresh_browser(chromium_factory, live_api, seeded):
+    fresh = chromium_factory()
+    route_all(fresh)
+    tab = fresh.open(f"{live_api.url}/connect")
+    tab.locator("button[data-action=connect]").click()
+    status = tab.locator("[data-status]")
+    wait_until(
+        lambda: status.get_attribute("data-status") == "connected",
+        timeout=15,
+        message=lambda: f"connect page status: {status.get_attribute('data-status')!r}",
+    )
+    fresh.open(JOHN_URL, tab)
+    assert_shows(fresh.overlay(tab), live_api, JOHN)
+
+
+def test_connection_survives_a_browser_restart(chromium, live_api):
+    chromium.restart()
+    route_all(chromium)
+    tab = chromium.open(JANE_URL)
+    try:
+        assert_shows(chromium.overlay(tab), live_api, JANE)
+    finally:
+        tab.close()
