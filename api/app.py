@@ -1,11 +1,14 @@
 """The application factory: `gunicorn 'api:create_app()'` serves it."""
 
+import json
 import re
+import time
 
 from flask import Flask, g, request
 from flask_cors import CORS
-from flask_smorest import Api
+from flask_smorest import Api, abort
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from . import __version__, auth, config, errors
 from .database import configure_engine
@@ -23,6 +26,15 @@ LOOPBACK_HOSTS = ["localhost", "127.0.0.1"]
 
 class StrongTiesApi(Api):
     ERROR_SCHEMA = ErrorSchema
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` ids fit the id columns (INTEGER, 32-bit on PostgreSQL): a larger number is no
+    id of ours (404, not a 500 from the database refusing the comparison)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -45,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["STRONGTIES_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    app.url_map.converters["int"] = IdConverter
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine, app.config["STRONGTIES_SQLITE_SYNCHRONOUS"])
@@ -70,16 +83,21 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.before_request
     def _guard():
+        g.started = time.perf_counter()
         request.host  # noqa: B018 - validates the Host header against TRUSTED_HOSTS
-        if request.method == "OPTIONS" or request.endpoint in auth.PUBLIC_ENDPOINTS:
+        if request.method == "OPTIONS" or not request.path.startswith("/api/"):
             return
-        if request.path.startswith("/api/"):
+        if request.endpoint not in auth.PUBLIC_ENDPOINTS:
             auth.authenticate()
+        _refuse_unparseable_json()
 
     @app.after_request
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if "started" in g:  # the time spent in the app, for scripts/bench and browser devtools
+            spent = (time.perf_counter() - g.started) * 1000
+            response.headers["Server-Timing"] = f"app;dur={spent:.2f}"
         return response
 
     @app.teardown_request
@@ -87,6 +105,21 @@ def create_app(test_config: dict | None = None) -> Flask:
         g.pop("device", None)
 
     return app
+
+
+def _refuse_unparseable_json() -> None:
+    """400 for a JSON body the parser chokes on with something other than a syntax error
+    (nesting deeper than the recursion limit, an integer of more than 4300 digits), which
+    would otherwise surface as a 500 from inside the argument parser."""
+    if not request.is_json:
+        return
+    body = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413 beyond)
+    if not body.strip():
+        return
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        abort(400, message="The request body is not valid JSON.")
 
 
 def _security() -> dict:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import current_app, g, request
 from flask_smorest import abort
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from .models import Device, PairAttempt, PairingCode, User, db, utcnow
@@ -100,6 +100,14 @@ def redeem_pairing_code(code: str) -> User | None:
     return db.session.get(User, row.user_id)
 
 
+# Every request's first statement: the device and its user in one query, built once.
+_DEVICE_AND_USER = (
+    select(Device, User)
+    .join(User, User.id == Device.user_id)
+    .where(Device.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate() -> None:
     """Resolve the bearer token to a live device; sets g.device and g.user, or answers 401."""
     header = request.headers.get("Authorization", "")
@@ -108,14 +116,15 @@ def authenticate() -> None:
         abort(401, message="Missing bearer token.")
     token = token.strip()
     wanted = digest(token)
-    device = db.session.scalar(select(Device).where(Device.token_hash == wanted))
+    found = db.session.execute(_DEVICE_AND_USER, {"token_hash": wanted}).first()
+    device, user = found if found is not None else (None, None)
     # The lookup is by digest; comparing again in constant time keeps timing independent of it.
     if device is None or not hmac.compare_digest(device.token_hash, wanted):
         abort(401, message="Unknown device token.")
     if device.revoked_at is not None:
         abort(401, message="This device was disconnected; pair it again.")
     g.device = device
-    g.user = db.session.get(User, device.user_id)
+    g.user = user
     _note_seen(device)
 
 

@@ -11,7 +11,12 @@ DEFAULT_PORT = 5151
 def default_database_url() -> str:
     """A SQLite file in the user's data directory (created on first use)."""
     folder = Path(user_data_dir("strongties", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    # The ledger is private: other accounts on the machine must not read the database file.
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        folder.chmod(0o700)  # also for a folder made by an older version
+    except OSError:
+        pass
     return f"sqlite:///{folder / 'strongties.db'}"
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -31,8 +31,17 @@ def configure_engine(engine: Engine, sqlite_synchronous: str = "FULL") -> None:
     def _on_begin(connection):
         # A deferred transaction that reads and then writes fails at once when another process
         # wrote in between; taking the write lock up front lets the busy timeout queue writers.
-        reading = has_request_context() and request.method in _READ_ONLY_METHODS
+        # Once a request has committed its write, what it does next only reads (the answer):
+        # that must not queue behind, and hold up, the other writers.
+        reading = has_request_context() and (
+            request.method in _READ_ONLY_METHODS or g.get("_wrote", False)
+        )
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(connection):
+        if has_request_context():
+            g._wrote = True
 
 
 def alembic_config(url: str) -> Config:

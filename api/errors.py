@@ -23,7 +23,9 @@ def register(app: Flask) -> None:
     def _http(exc: HTTPException):
         db.session.rollback()
         data = getattr(exc, "data", None) or {}
-        messages = data.get("messages")
+        # webargs puts per-field messages under "messages"; our own abort(..., errors=...) calls
+        # under "errors": both reach the client as `errors`.
+        messages = data.get("messages") or data.get("errors")
         message = data.get("message") or exc.description or exc.name
         if exc.code == 422 and messages:
             message = "Invalid input: " + ", ".join(_field_names(messages))

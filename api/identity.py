@@ -74,7 +74,9 @@ def email_address(value: str) -> str:
     if text.lower().startswith("mailto:"):
         text = text[7:].split("?")[0]
     text = unicodedata.normalize("NFC", text).lower()
-    if len(text) > 254 or not _EMAIL.match(text) or any(ord(c) < 32 for c in text):
+    # Control and invisible format characters (bidi overrides) could disguise an address.
+    hidden = any(unicodedata.category(c)[0] == "C" for c in text)
+    if len(text) > 254 or not _EMAIL.match(text) or hidden:
         raise IdentityError(f"not an email address: {value[:80]!r}")
     return text
 

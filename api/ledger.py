@@ -4,13 +4,17 @@ the same transaction, so a lookup never has to scan a contact's history."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 
 from flask import current_app
 from flask_smorest import abort
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.util import identity_key
 
 from . import scoring
 from .models import Change, Contact, ContactStats, Device, Identity, Interaction, User, db, utcnow
@@ -32,7 +36,22 @@ def lock_user(user: User) -> None:
     database's write lock (BEGIN IMMEDIATE, see database.py).
     """
     if db.engine.dialect.name != "sqlite":
-        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+        # populate_existing: the user's settings as of the lock, not as of the token check.
+        db.session.execute(
+            select(User)
+            .where(User.id == user.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+
+def lock_and_reload(user: User, row: Contact | Interaction) -> None:
+    """Lock the user's ledger, then re-read `row`, which was loaded before the lock: a write
+    that committed while this one waited (PostgreSQL, READ COMMITTED) may have edited or
+    deleted it, and aggregates adjusted from a stale version would drift from the ledger."""
+    lock_user(user)
+    if db.engine.dialect.name != "sqlite":  # SQLite: the transaction began with the lock
+        db.session.refresh(row)
 
 
 def record_change(user: User, entity: str, entity_id, op: str, data: dict | None) -> None:
@@ -91,10 +110,19 @@ def _ledger_bounds(contact_id: int) -> tuple[datetime | None, datetime | None, u
     last_row = db.session.execute(
         select(Interaction.id, Interaction.occurred_at)
         .where(*live)
-        .order_by(Interaction.occurred_at.desc())
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())  # ties: as in a rebuild
         .limit(1)
     ).first()
     return first, (last_row[1] if last_row else None), (last_row[0] if last_row else None)
+
+
+def _is_later(row: Interaction, stats: ContactStats) -> bool:
+    """Is `row` the contact's last interaction now? Same-instant ties go to the larger id, the
+    order a rebuild and the bounds query use, so the kept and rebuilt numbers agree."""
+    if stats.last_at is None or stats.last_interaction_id is None:
+        return True
+    t = row.occurred_at.timestamp()
+    return t > stats.last_at or (t == stats.last_at and row.id > stats.last_interaction_id)
 
 
 def adjust_stats(
@@ -117,7 +145,7 @@ def adjust_stats(
         first, last, last_id = _ledger_bounds(contact.id)
         agg.set_bounds(first, last)
         stats.last_interaction_id = last_id
-    elif stats.last_at is None or added.occurred_at.timestamp() >= stats.last_at:
+    elif _is_later(added, stats):
         stats.last_interaction_id = added.id
     _store(stats, agg, settings)
 
@@ -136,13 +164,86 @@ def rebuild_contact(contact: Contact, settings: scoring.ModelSettings) -> None:
 
 
 def rebuild_user(user: User) -> int:
-    """Recompute every contact's aggregates of one user from the ledger; returns the count."""
+    """Recompute every contact's aggregates of one user from the ledger; returns the count.
+
+    One pass over the live ledger in (contact, time) order, read as plain rows, and one bulk
+    write of the aggregates: a million interactions take seconds, where loading each contact's
+    interactions as objects took minutes. The numbers are those of `rebuild_contact`.
+    """
     settings = model_settings(user)
-    contacts = db.session.scalars(select(Contact).where(Contact.user_id == user.id)).all()
-    for contact in contacts:
-        rebuild_contact(contact, settings)
-    user.scores_refreshed_at = utcnow()
-    return len(contacts)
+    now = utcnow()
+    contact_ids = db.session.scalars(
+        select(Contact.id).where(Contact.user_id == user.id, Contact.deleted_at.is_(None))
+    ).all()
+    live = (Interaction.user_id == user.id, Interaction.deleted_at.is_(None))
+    rows = db.session.connection().execute(  # Core rows: no ORM bookkeeping per row
+        select(*_EVENT_COLUMNS)
+        .where(*live)
+        .order_by(Interaction.contact_id, Interaction.occurred_at)
+        .execution_options(yield_per=10_000)
+    )
+    aggregates = {
+        contact_id: scoring.rebuild([scoring.Event(*row[1:]) for row in group], settings)
+        for contact_id, group in groupby(rows, key=itemgetter(0))
+    }
+    stats = []
+    for contact_id in contact_ids:
+        agg = aggregates.get(contact_id) or scoring.Aggregate()
+        stats.append(
+            {
+                "contact_id": contact_id,
+                "user_id": user.id,
+                **{name: getattr(agg, name) for name in _AGGREGATE_FIELDS},
+                "last_interaction_id": None,
+                "score": scoring.score_at(agg, now, settings),
+            }
+        )
+    last_ids = _last_interaction_ids(live)
+    for row in stats:
+        row["last_interaction_id"] = last_ids.get(row["contact_id"])
+    db.session.execute(delete(ContactStats).where(ContactStats.user_id == user.id))
+    if stats:
+        db.session.execute(insert(ContactStats), stats)
+    db.session.expire_all()  # contacts already loaded see their new aggregates
+    user.scores_refreshed_at = now
+    return len(contact_ids)
+
+
+# The contact, then the fields of scoring.Event in its order.
+_EVENT_COLUMNS = (
+    Interaction.contact_id,
+    Interaction.occurred_at,
+    Interaction.kind,
+    Interaction.initiated_by,
+    Interaction.closeness,
+    Interaction.favor_direction,
+    Interaction.favor_value,
+)
+
+
+def _last_interaction_ids(live) -> dict[int, uuid.UUID]:
+    """Each contact's latest live interaction (ties broken by the larger id, as rebuild_contact)."""
+    latest = (
+        select(Interaction.contact_id, func.max(Interaction.occurred_at).label("at"))
+        .where(*live)
+        .group_by(Interaction.contact_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Interaction.contact_id, Interaction.id)
+        .join(
+            latest,
+            (Interaction.contact_id == latest.c.contact_id)
+            & (Interaction.occurred_at == latest.c.at),
+        )
+        .where(*live)
+    )
+    last_ids: dict[int, uuid.UUID] = {}
+    for contact_id, interaction_id in rows:
+        held = last_ids.get(contact_id)
+        if held is None or str(interaction_id) > str(held):
+            last_ids[contact_id] = interaction_id
+    return last_ids
 
 
 def refresh_scores_if_stale(user: User) -> None:
@@ -158,6 +259,12 @@ def refresh_scores_if_stale(user: User) -> None:
     now = utcnow()
     try:
         with db.engine.begin() as conn:
+            # Lock order as in every write (the user's row, then the aggregates), else this and
+            # a writer can deadlock on PostgreSQL; a user row held by a writer means give way.
+            if conn.dialect.name != "sqlite":
+                mine = select(User.id).where(User.id == user.id).with_for_update(skip_locked=True)
+                if conn.execute(mine).first() is None:
+                    return
             rows = conn.execute(select(ContactStats).where(ContactStats.user_id == user.id)).all()
             scores = [
                 {
@@ -185,41 +292,159 @@ def refresh_scores_if_stale(user: User) -> None:
 # ---- reads ------------------------------------------------------------------------------------
 
 
-def rank_of(user_id: int, value: float) -> int:
-    above = db.session.scalar(
-        select(func.count())
-        .select_from(ContactStats)
-        .where(ContactStats.user_id == user_id, ContactStats.score > value)
+# The reads of every tie, built once: SQLAlchemy then reuses their compiled form, and plain
+# table columns skip the ORM's per-query work (a lookup is a few of these, not a dozen objects).
+_contacts, _stats = Contact.__table__, ContactStats.__table__
+_identities, _interactions = Identity.__table__, Interaction.__table__
+_RANK = (
+    select(func.count())
+    .select_from(_stats)
+    .where(
+        _stats.c.user_id == bindparam("user_id"),
+        _stats.c.score > bindparam("score"),
+        _stats.c.contact_id != bindparam("contact_id"),
     )
-    return (above or 0) + 1
+)
+_LAST_COLUMNS = (_interactions.c.id, _interactions.c.kind, _interactions.c.occurred_at)
+_LAST = select(*_LAST_COLUMNS, _interactions.c.note).where(_interactions.c.id == bindparam("id"))
+_LASTS = select(*_LAST_COLUMNS, _interactions.c.note).where(
+    _interactions.c.id.in_(bindparam("ids", expanding=True))
+)
+_LIVE = (
+    _interactions.c.contact_id == bindparam("contact_id"),
+    _interactions.c.deleted_at.is_(None),
+)
+_RECENT = select(*(_interactions.c[c.key] for c in _EVENT_COLUMNS[1:])).where(
+    *_LIVE, _interactions.c.occurred_at > bindparam("since")
+)
+_EARLIER_LAST = select(func.max(_interactions.c.occurred_at)).where(
+    *_LIVE, _interactions.c.occurred_at <= bindparam("since")
+)
+# The lookup's one statement: the contact holding an identity, its aggregates, its last
+# interaction and how many contacts rank above it.
+_above = _stats.alias("above")
+_LOOKUP = (
+    select(
+        _contacts.c.id,
+        _contacts.c.name,
+        _contacts.c.notes,
+        _contacts.c.created_at,
+        _contacts.c.updated_at,
+        _stats.c.contact_id.label("stats_contact_id"),
+        *(_stats.c[name] for name in _AGGREGATE_FIELDS),
+        _stats.c.score,
+        _stats.c.last_interaction_id,
+        _interactions.c.kind.label("last_kind"),
+        _interactions.c.occurred_at.label("last_occurred_at"),
+        _interactions.c.note.label("last_note"),
+        select(func.count())
+        .select_from(_above)
+        .where(
+            _above.c.user_id == _identities.c.user_id,
+            _above.c.score > _stats.c.score,
+            _above.c.contact_id != _contacts.c.id,
+        )
+        .scalar_subquery()
+        .label("above"),
+    )
+    .select_from(
+        _identities.join(_contacts, _contacts.c.id == _identities.c.contact_id)
+        .outerjoin(_stats, _stats.c.contact_id == _contacts.c.id)
+        .outerjoin(_interactions, _interactions.c.id == _stats.c.last_interaction_id)
+    )
+    .where(
+        _identities.c.user_id == bindparam("user_id"),
+        _identities.c.kind == bindparam("kind"),
+        _identities.c.value == bindparam("value"),
+    )
+)
+_CONTACT_IDENTITIES = select(_identities.c.kind, _identities.c.value).where(
+    _identities.c.contact_id == bindparam("contact_id")
+)
+
+
+def rank_of(user_id: int, value: float, contact_id: int | None = None) -> int:
+    """1 + the number of the user's other contacts whose stored score is above `value`."""
+    params = {
+        "user_id": user_id,
+        "score": value,
+        "contact_id": -1 if contact_id is None else contact_id,
+    }
+    return (db.session.execute(_RANK, params).scalar() or 0) + 1
+
+
+def last_interactions(stats: list) -> dict:
+    """The last interactions of several contacts (their ContactStats) in one query, by id: for
+    `tie_of(..., last_interactions=...)` over a list."""
+    ids = [s.last_interaction_id for s in stats if s is not None and s.last_interaction_id]
+    if not ids:
+        return {}
+    rows = db.session.execute(_LASTS, {"ids": ids})
+    return {row.id: row for row in rows}
+
+
+def _flush_pending() -> None:
+    """The tie's reads are plain statements, which do not autoflush as ORM queries do."""
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+
+
+def _last_interaction(interaction_id):
+    """kind, occurred_at, note and id of one interaction, from the session if it holds it."""
+    key = identity_key(Interaction, interaction_id)
+    if key in db.session.identity_map:
+        return db.session.identity_map[key]
+    return db.session.execute(_LAST, {"id": interaction_id}).first()
 
 
 def tie_of(
-    contact: Contact, user: User, *, rank: int | None = None, with_trend: bool = True
+    contact: Contact,
+    user: User,
+    *,
+    rank: int | None = None,
+    with_trend: bool = True,
+    last_interactions: dict | None = None,
 ) -> dict:
     """The tie summary of one contact, from its aggregates.
 
     `rank` may be given by a caller that already knows it (a list sorted by score); the trend
-    costs two index lookups, which lists and feed snapshots skip (it is then null).
+    costs two index lookups, which lists and feed snapshots skip (it is then null). A list may
+    pass the last interactions of its contacts, read in one query, by id.
     """
+    _flush_pending()
+    stats = contact.stats
+    last = _UNREAD
+    if stats is not None and last_interactions is not None:
+        last = last_interactions.get(stats.last_interaction_id, _UNREAD)
+    return _tie(contact.id, stats, user, rank=rank, with_trend=with_trend, last=last)
+
+
+_UNREAD = object()
+
+
+def _tie(contact_id: int, stats, user: User, *, rank=None, with_trend=True, last=_UNREAD) -> dict:
+    """The tie from a contact's aggregates (a ContactStats or a row with its columns, or None)
+    and its last interaction (anything with id, kind, occurred_at and note; read if not given)."""
     at = utcnow()
     settings = model_settings(user)
-    stats = contact.stats
     agg = aggregate_of(stats)
     parts = scoring.components(agg, at, settings)
     value = scoring.score(parts, settings)
-    rank = rank or rank_of(user.id, value)
-    last = None
-    if stats is not None and stats.last_interaction_id is not None:
-        row = db.session.get(Interaction, stats.last_interaction_id)
-        if row is not None:
-            last = {
-                "id": row.id,
-                "kind": row.kind,
-                "occurred_at": row.occurred_at,
-                "days_ago": max(0, (at - row.occurred_at).days),
-                "note": row.note,
-            }
+    # Ranked like the contact list: by stored scores, never counting the contact against itself.
+    rank = rank or rank_of(user.id, stats.score if stats is not None else value, contact_id)
+    if last is _UNREAD:
+        last = None
+        if stats is not None and stats.last_interaction_id is not None:
+            last = _last_interaction(stats.last_interaction_id)
+    if last is not None:
+        last = {
+            "id": last.id,
+            "kind": last.kind,
+            "occurred_at": last.occurred_at,
+            "days_ago": max(0, (at - last.occurred_at).days),
+            "note": last.note,
+        }
     cadence = scoring.cadence_days(agg)
     return {
         "score": round(value, 1),
@@ -234,21 +459,58 @@ def tie_of(
         if agg.first_at
         else None,
         "cadence_days": round(cadence, 1) if cadence is not None else None,
-        "trend_30d": round(_trend(contact, agg, at, settings), 1) if with_trend else None,
+        "trend_30d": round(_trend(contact_id, agg, at, settings), 1) if with_trend else None,
         "computed_at": at,
     }
 
 
-def _trend(contact: Contact, agg, at: datetime, settings) -> float:
+def _trend(contact_id: int, agg, at: datetime, settings) -> float:
     if agg.count <= 0:
         return 0.0
     since = at - timedelta(days=30)
-    live = (Interaction.contact_id == contact.id, Interaction.deleted_at.is_(None))
-    recent = db.session.scalars(select(Interaction).where(*live, Interaction.occurred_at > since))
-    earlier_last = db.session.scalar(
-        select(func.max(Interaction.occurred_at)).where(*live, Interaction.occurred_at <= since)
-    )
-    return scoring.trend(agg, [event_of(r) for r in recent], earlier_last, at, settings)
+    if agg.last_at is not None and agg.last_at <= since.timestamp():
+        # Nothing in the last 30 days (most ties): the aggregates answer without a query.
+        recent, earlier_last = [], datetime.fromtimestamp(agg.last_at, at.tzinfo)
+    else:
+        params = {"contact_id": contact_id, "since": since}
+        recent = [scoring.Event(*row) for row in db.session.execute(_RECENT, params)]
+        earlier_last = db.session.execute(_EARLIER_LAST, params).scalar()
+    return scoring.trend(agg, recent, earlier_last, at, settings)
+
+
+def lookup(user: User, kind: str, value: str) -> dict | None:
+    """`contact_dict` of the contact holding an identity (None if nobody does): what the
+    overlay asks for on every page, in two statements (three or four for a tie active in the
+    last 30 days) instead of a dozen ORM queries."""
+    row = db.session.execute(_LOOKUP, {"user_id": user.id, "kind": kind, "value": value}).first()
+    if row is None:
+        return None
+    identities = db.session.execute(_CONTACT_IDENTITIES, {"contact_id": row.id}).all()
+    stats = row if row.stats_contact_id is not None else None
+    last = None
+    if stats is not None and row.last_occurred_at is not None:
+        last = _LastInteraction(
+            row.last_interaction_id, row.last_kind, row.last_occurred_at, row.last_note
+        )
+    return {
+        "id": row.id,
+        "name": row.name,
+        "identities": [{"kind": k, "value": v} for k, v in sorted(identities)],
+        "notes": row.notes,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "tie": _tie(
+            row.id, stats, user, rank=row.above + 1 if stats is not None else None, last=last
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class _LastInteraction:
+    id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    note: str
 
 
 def contact_dict(contact: Contact, user: User, **tie_options) -> dict:
@@ -353,7 +615,9 @@ def ident_dict(ident: Identity) -> dict:
 
 
 def update_contact(user: User, contact: Contact, data: dict) -> Contact:
-    lock_user(user)
+    lock_and_reload(user, contact)
+    if contact.deleted_at is not None:
+        abort(404, message=f"No contact {contact.id}.")
     if "name" in data:
         contact.name = data["name"]
     if "notes" in data:
@@ -381,17 +645,22 @@ def update_contact(user: User, contact: Contact, data: dict) -> Contact:
 
 def delete_contact(user: User, contact: Contact) -> None:
     """Soft-deletes the contact and its interactions; frees its identities for reuse."""
-    lock_user(user)
+    lock_and_reload(user, contact)
+    if contact.deleted_at is not None:
+        abort(404, message=f"No contact {contact.id}.")
     now = utcnow()
     contact.deleted_at = now
     for ident in list(contact.identities):
         record_change(user, "identity", f"{ident.kind}:{ident.value}", "delete", None)
         contact.identities.remove(ident)
-    db.session.execute(
-        update(Interaction)
-        .where(Interaction.contact_id == contact.id, Interaction.deleted_at.is_(None))
-        .values(deleted_at=now, updated_at=now)
-    )
+    # One tombstone per interaction, so a browser following the feed drops them too.
+    for row in db.session.scalars(
+        select(Interaction).where(
+            Interaction.contact_id == contact.id, Interaction.deleted_at.is_(None)
+        )
+    ):
+        row.deleted_at = row.updated_at = now
+        _record_interaction(user, row, "delete")
     if contact.stats is not None:
         db.session.delete(contact.stats)
     record_change(
@@ -425,12 +694,13 @@ def _contact_for_new_interaction(user: User, data: dict) -> Contact:
             message="Invalid input: contact.identities",
             errors={"json": {"contact": {"identities": ["At least one identity is needed."]}}},
         )
-    holders = {c.id: c for i in identities if (c := find_by_identity(user, i["kind"], i["value"]))}
+    found = [(i, find_by_identity(user, i["kind"], i["value"])) for i in identities]
+    holders = {c.id: c for _, c in found if c is not None}
     if len(holders) > 1:
         abort(409, message="Those identities belong to different contacts.")
     if holders:
         contact = next(iter(holders.values()))
-        missing = [i for i in identities if not find_by_identity(user, i["kind"], i["value"])]
+        missing = [i for i, c in found if c is None]
         if missing:  # exact identifiers only: the page showed both for the same person
             update_contact(user, contact, {"identities": [*_idents(contact), *missing]})
         return contact
@@ -500,7 +770,7 @@ def record_interaction(
 
 def update_interaction(user: User, row: Interaction, data: dict) -> Interaction:
     """Last write by server time wins; the version it replaces stays in the changes feed."""
-    lock_user(user)
+    lock_and_reload(user, row)
     if row.deleted_at is not None:
         abort(409, message="That interaction was deleted; a delete wins over an older edit.")
     old_contact = get_contact(user, row.contact_id)
@@ -523,7 +793,7 @@ def update_interaction(user: User, row: Interaction, data: dict) -> Interaction:
 
 
 def delete_interaction(user: User, row: Interaction) -> Interaction:
-    lock_user(user)
+    lock_and_reload(user, row)
     if row.deleted_at is not None:
         return row
     contact = get_contact(user, row.contact_id)

@@ -197,7 +197,8 @@ class Change(db.Model):
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     entity: Mapped[str] = mapped_column(String(16))
-    entity_id: Mapped[str] = mapped_column(String(64))
+    # An interaction's uuid, a contact's id, or an identity's "kind:value" (up to 260 characters).
+    entity_id: Mapped[str] = mapped_column(String(400))
     op: Mapped[str] = mapped_column(String(8))
     device_id: Mapped[int | None]
     at: Mapped[datetime] = mapped_column(default=utcnow)

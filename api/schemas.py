@@ -96,7 +96,8 @@ class FavorSchema(StrictSchema):
 
 
 class _InteractionFields(StrictSchema):
-    contact_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**62))
+    # contacts.id is INTEGER (32-bit on PostgreSQL): a larger id would be a database error.
+    contact_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1))
     kind = fields.String(validate=validate.OneOf(scoring.KINDS))
     occurred_at = Instant()
     initiated_by = fields.String(validate=validate.OneOf(scoring.INITIATORS))

@@ -44,10 +44,15 @@ class Contacts(MethodView):
         ).all()
         first = (args["page"] - 1) * size + 1
         by_score = args["sort"] == "score" and "q" not in args
+        last = ledger.last_interactions([c.stats for c in rows])
         return {
             "contacts": [
                 ledger.contact_dict(
-                    c, g.user, rank=first + i if by_score else None, with_trend=False
+                    c,
+                    g.user,
+                    rank=first + i if by_score else None,
+                    with_trend=False,
+                    last_interactions=last,
                 )
                 for i, c in enumerate(rows)
             ],

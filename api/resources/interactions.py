@@ -11,6 +11,14 @@ from ..schemas import InteractionInSchema, InteractionPatchSchema, InteractionRe
 blp = Blueprint("interactions", __name__, url_prefix="/api/v1", description="The ledger")
 
 
+def commit() -> None:
+    """Commit, keeping the objects just written loaded: the answer is built from them without
+    reading them all back (on SQLite the write lock is already released by then)."""
+    session = db.session()
+    session.expire_on_commit = False
+    session.commit()
+
+
 def result(row) -> dict:
     contact = db.session.get(Contact, row.contact_id)
     data = ledger.contact_dict(contact, g.user)
@@ -24,7 +32,7 @@ class Interactions(MethodView):
     def post(self, data):
         """Log an interaction with a server-assigned id."""
         row, _ = ledger.record_interaction(g.user, g.device, uuid.uuid4(), data)
-        db.session.commit()
+        commit()
         return result(row)
 
 
@@ -40,7 +48,7 @@ class InteractionItem(MethodView):
         logged for that contact returns the stored interaction instead of a second one.
         """
         row, created = ledger.record_interaction(g.user, g.device, interaction_id, data)
-        db.session.commit()
+        commit()
         return result(row), 201 if created else 200
 
     @blp.arguments(InteractionPatchSchema)
@@ -50,12 +58,12 @@ class InteractionItem(MethodView):
         row = ledger.update_interaction(
             g.user, ledger.get_interaction(g.user, interaction_id), data
         )
-        db.session.commit()
+        commit()
         return result(row)
 
     @blp.response(200, InteractionResultSchema)
     def delete(self, interaction_id):
         """Delete an interaction (a tombstone stays in the changes feed)."""
         row = ledger.delete_interaction(g.user, ledger.get_interaction(g.user, interaction_id))
-        db.session.commit()
+        commit()
         return result(row)

@@ -23,8 +23,7 @@ class Lookup(MethodView):
             value = canonical(kind, args[kind])
         except ValueError as exc:
             abort(422, message=str(exc), errors={"query": {kind: [str(exc)]}})
-        contact = ledger.find_by_identity(g.user, kind, value)
-        if contact is None:
+        data = ledger.lookup(g.user, kind, value)
+        if data is None:
             return {"contact": None, "tie": None}
-        data = ledger.contact_dict(contact, g.user)
         return {"contact": data, "tie": data["tie"]}

@@ -1,0 +1,96 @@
+"""The `strongties` command against the test database (in-process; tests/server/test_serve.py
+runs the real console script)."""
+
+import pytest
+from click.testing import CliRunner
+from server_helpers import assert_error
+from sqlalchemy import select
+
+from api import cli
+from api.models import Device, db
+
+
+@pytest.fixture
+def strongties(database_url, monkeypatch):
+    """Run one `strongties ...` command as its own process would: a fresh app each time."""
+    monkeypatch.setenv("STRONGTIES_DATABASE_URL", database_url)
+    runner = CliRunner()
+
+    def run(*args, expect=0, input=None):
+        monkeypatch.setattr(cli, "_app", None)
+        result = runner.invoke(cli.main, list(args), input=input)
+        try:
+            assert result.exit_code == expect, (result.output, result.exception)
+            return result.output
+        finally:
+            if cli._app is not None:
+                with cli._app.app_context():
+                    db.engine.dispose()
+
+    return run
+
+
+def test_token_create_prints_a_working_token_last(strongties, client):
+    out = strongties("token", "create", "Work laptop")
+    token = out.strip().splitlines()[-1]
+    assert token.startswith("st_") and " " not in token
+    r = client.get("/api/v1/devices", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+    assert [d["name"] for d in r.json["devices"]] == ["Work laptop"]
+
+
+def test_pair_prints_a_code_last_that_works_once(strongties, client):
+    out = strongties("pair")
+    code = out.split()[-1]
+    r = client.post("/api/v1/pair", json={"code": code, "device_name": "Chrome"})
+    assert r.status_code == 201, r.json
+    assert (
+        client.get(
+            "/api/v1/contacts", headers={"Authorization": f"Bearer {r.json['token']}"}
+        ).status_code
+        == 200
+    )
+    assert_error(client.post("/api/v1/pair", json={"code": code}), 401)
+
+
+def test_devices_list_and_revoke(strongties, client, app):
+    token = strongties("token", "create", "Old phone").strip().splitlines()[-1]
+    listing = strongties("devices", "list")
+    assert "Old phone" in listing
+    device_id = listing.split()[0]
+    strongties("devices", "revoke", device_id)
+    assert_error(client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {token}"}), 401)
+    assert "Old phone" not in strongties("devices", "list")
+    strongties("devices", "revoke", device_id, expect=1)  # already gone
+    with app.app_context():
+        assert db.session.scalar(select(Device.revoked_at)) is not None
+
+
+def test_a_user_with_a_password_can_pair_a_browser(strongties, client):
+    strongties("user", "create", "alice", "--password", "correct horse")
+    strongties("user", "create", "alice", "--password", "x", expect=1)
+    r = client.post(
+        "/api/v1/pair", json={"username": "alice", "password": "wrong", "device_name": "x"}
+    )
+    assert_error(r, 401)
+    r = client.post(
+        "/api/v1/pair",
+        json={"username": "alice", "password": "correct horse", "device_name": "Alice's Chrome"},
+    )
+    assert r.status_code == 201
+    # Alice's ledger is hers: a code printed for her pairs into her account.
+    code = strongties("pair", "--user", "alice").split()[-1]
+    token = client.post("/api/v1/pair", json={"code": code}).json["token"]
+    names = [
+        d["name"]
+        for d in client.get("/api/v1/devices", headers={"Authorization": f"Bearer {token}"}).json[
+            "devices"
+        ]
+    ]
+    assert sorted(names) == ["Alice's Chrome", "Browser"]
+    strongties("pair", "--user", "nobody", expect=1)
+
+
+def test_migrate_and_version(strongties):
+    assert "up to date" in strongties("migrate")
+    assert "0.1.0" in strongties("--version")

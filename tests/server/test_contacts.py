@@ -1,0 +1,159 @@
+"""Contacts CRUD with identities; an identity held by another contact is a 409."""
+
+from server_helpers import assert_error
+
+
+def create(api, name="Jane Doe", identities=None, expect=201, **extra):
+    body = {"name": name, "identities": identities or [], **extra}
+    r = api.post("/api/v1/contacts", json=body)
+    assert r.status_code == expect, r.json
+    return r.json
+
+
+def test_create_read_update_delete(api, log):
+    jane = create(
+        api,
+        identities=[
+            {"kind": "linkedin", "value": "https://www.linkedin.com/in/Jane-Doe/?trk=x"},
+            {"kind": "email", "value": "mailto:Jane@Example.com"},
+            {"kind": "email", "value": "jane.doe@work.example"},
+        ],
+        notes="Met at the conference",
+    )
+    assert jane["identities"] == [
+        {"kind": "email", "value": "jane.doe@work.example"},
+        {"kind": "email", "value": "jane@example.com"},
+        {"kind": "linkedin", "value": "jane-doe"},
+    ]
+    assert jane["notes"] == "Met at the conference"
+    assert jane["tie"]["interaction_count"] == 0 and jane["tie"]["score"] == 0
+
+    got = api.get(f"/api/v1/contacts/{jane['id']}")
+    assert got.status_code == 200
+    assert got.json["identities"] == jane["identities"]
+
+    # PATCH replaces the identities and keeps what it does not name.
+    r = api.patch(
+        f"/api/v1/contacts/{jane['id']}",
+        json={"name": "Jane Q. Doe", "identities": [{"kind": "email", "value": "JQ@example.com"}]},
+    )
+    assert r.status_code == 200, r.json
+    assert r.json["name"] == "Jane Q. Doe"
+    assert r.json["notes"] == "Met at the conference"
+    assert r.json["identities"] == [{"kind": "email", "value": "jq@example.com"}]
+    assert api.get("/api/v1/lookup?email=jane@example.com").json == {"contact": None, "tie": None}
+    assert api.get("/api/v1/lookup?email=jq@example.com").json["contact"]["id"] == jane["id"]
+
+    log("call", contact_id=jane["id"])
+    assert api.delete(f"/api/v1/contacts/{jane['id']}").status_code == 204
+    assert_error(api.get(f"/api/v1/contacts/{jane['id']}"), 404)
+    assert_error(api.patch(f"/api/v1/contacts/{jane['id']}", json={"name": "x"}), 404)
+    assert_error(api.delete(f"/api/v1/contacts/{jane['id']}"), 404)
+    assert_error(api.get(f"/api/v1/contacts/{jane['id']}/interactions"), 404)
+    assert api.get("/api/v1/lookup?email=jq@example.com").json == {"contact": None, "tie": None}
+    assert api.get("/api/v1/contacts").json["total"] == 0
+    # Her identity is free again.
+    assert (
+        create(api, "Someone", [{"kind": "email", "value": "jq@example.com"}])["id"] != jane["id"]
+    )
+
+
+def test_an_identity_held_by_another_contact_is_a_409(api, table_counts):
+    jane = create(api, identities=[{"kind": "email", "value": "jane@example.com"}])
+    bob = create(api, "Bob", [{"kind": "linkedin", "value": "bob"}])
+    counts = table_counts()
+
+    r = api.post(
+        "/api/v1/contacts",
+        json={"name": "Impostor", "identities": [{"kind": "email", "value": "JANE@example.com"}]},
+    )
+    body = assert_error(r, 409)
+    assert "identities" in repr(body.get("errors"))
+    r = api.patch(
+        f"/api/v1/contacts/{bob['id']}",
+        json={
+            "name": "Bob renamed",
+            "identities": [
+                {"kind": "linkedin", "value": "bob"},
+                {"kind": "email", "value": "jane@example.com"},
+            ],
+        },
+    )
+    assert_error(r, 409)
+    assert table_counts() == counts
+    assert api.get(f"/api/v1/contacts/{bob['id']}").json["name"] == "Bob"
+    assert api.get("/api/v1/lookup?email=jane@example.com").json["contact"]["id"] == jane["id"]
+    # The same identity twice in one request is one identity, not a conflict with itself.
+    twice = create(
+        api,
+        "Carol",
+        [{"kind": "email", "value": "carol@x.io"}, {"kind": "email", "value": "Carol@X.io"}],
+    )
+    assert twice["identities"] == [{"kind": "email", "value": "carol@x.io"}]
+    # Re-asserting one's own identities is fine.
+    r = api.patch(
+        f"/api/v1/contacts/{jane['id']}",
+        json={"identities": [{"kind": "email", "value": "jane@example.com"}]},
+    )
+    assert r.status_code == 200
+
+
+def test_a_contact_may_have_no_identity_and_a_unicode_name(api):
+    anon = create(api, "Zoë Ñandú 张伟")
+    assert anon["identities"] == []
+    assert api.get(f"/api/v1/contacts/{anon['id']}").json["name"] == "Zoë Ñandú 张伟"
+
+
+def test_list_sorts_filters_and_pages(api, log):
+    for name, kind in (("Ann", "meal"), ("Bea", "email"), ("Cid", "coffee"), ("Abe", None)):
+        if kind:
+            body = {"name": name, "identities": [{"kind": "email", "value": f"{name}@x.io"}]}
+            log(kind, contact=body, closeness=5 if kind == "meal" else None)
+        else:
+            create(api, name)
+
+    r = api.get("/api/v1/contacts")
+    assert r.status_code == 200
+    assert r.json["total"] == 4
+    names = [c["name"] for c in r.json["contacts"]]
+    scores = [c["tie"]["score"] for c in r.json["contacts"]]
+    assert scores == sorted(scores, reverse=True)
+    assert names[0] == "Ann" and names[-1] == "Abe"
+    assert [c["tie"]["rank"] for c in r.json["contacts"][:3]] == [1, 2, 3]
+
+    r = api.get("/api/v1/contacts?sort=name")
+    assert [c["name"] for c in r.json["contacts"]] == ["Abe", "Ann", "Bea", "Cid"]
+    r = api.get("/api/v1/contacts?sort=name&q=A")  # case-insensitive, anywhere in the name
+    assert [c["name"] for c in r.json["contacts"]] == ["Abe", "Ann", "Bea"]
+    assert r.json["total"] == 3
+    assert api.get("/api/v1/contacts?q=ann").json["contacts"][0]["name"] == "Ann"
+    # LIKE wildcards in q are literal characters.
+    assert api.get("/api/v1/contacts?q=%25").json["total"] == 0
+    assert api.get("/api/v1/contacts?q=_").json["total"] == 0
+
+    page1 = api.get("/api/v1/contacts?sort=name&page_size=3&page=1").json
+    page2 = api.get("/api/v1/contacts?sort=name&page_size=3&page=2").json
+    assert [c["name"] for c in page1["contacts"] + page2["contacts"]] == [
+        "Abe",
+        "Ann",
+        "Bea",
+        "Cid",
+    ]
+    assert page1["total"] == page2["total"] == 4
+    assert api.get("/api/v1/contacts?page=9").json["contacts"] == []
+
+
+def test_rank_decides_the_dunbar_layer(api, log):
+    ids = []
+    for i, closeness in enumerate((5, 4, 3, 2, 1)):
+        body = {"name": f"P{i}", "identities": [{"kind": "email", "value": f"p{i}@x.io"}]}
+        ids.append(log("meal", contact=body, closeness=closeness)["contact"]["id"])
+    body = {"name": "P5", "identities": [{"kind": "email", "value": "p5@x.io"}]}
+    ids.append(log("email", contact=body, closeness=1)["contact"]["id"])
+    ties = [api.get(f"/api/v1/contacts/{i}").json["tie"] for i in ids]
+    assert [t["rank"] for t in ties] == [1, 2, 3, 4, 5, 6]
+    assert [t["layer"] for t in ties] == [5, 5, 5, 5, 5, 15]
+    # The list agrees with the lookups.
+    listed = api.get("/api/v1/contacts").json["contacts"]
+    assert [c["id"] for c in listed] == ids
+    assert [c["tie"]["rank"] for c in listed] == [1, 2, 3, 4, 5, 6]

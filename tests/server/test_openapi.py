@@ -1,0 +1,159 @@
+"""/api/openapi.json is a valid OpenAPI document generated from the schemas; /api/docs renders
+it for people."""
+
+import re
+
+import pytest
+
+from api import create_app
+
+EXPECTED_PATHS = {
+    "/api/v1/health": {"get"},
+    "/api/v1/pair": {"post"},
+    "/api/v1/lookup": {"get"},
+    "/api/v1/contacts": {"get", "post"},
+    "/api/v1/contacts/{contact_id}": {"get", "patch", "delete"},
+    "/api/v1/contacts/{contact_id}/interactions": {"get"},
+    "/api/v1/interactions": {"post"},
+    "/api/v1/interactions/{interaction_id}": {"put", "patch", "delete"},
+    "/api/v1/changes": {"get"},
+    "/api/v1/devices": {"get"},
+    "/api/v1/devices/{device_id}": {"delete"},
+}
+EXPECTED_SCHEMAS = {
+    "Error": {"code", "status", "message", "errors"},
+    "Tie": {
+        "score",
+        "band",
+        "layer",
+        "components",
+        "last_interaction",
+        "reciprocity",
+        "interaction_count",
+        "trend_30d",
+    },
+    "ContactOut": {"id", "name", "identities", "tie"},
+    "InteractionIn": {
+        "kind",
+        "occurred_at",
+        "initiated_by",
+        "closeness",
+        "favor",
+        "note",
+        "external_ref",
+        "contact_id",
+        "contact",
+    },
+    "InteractionResult": {"interaction", "contact", "tie"},
+    "LookupResult": {"contact", "tie"},
+    "Changes": {"changes", "cursor", "has_more"},
+    "PairResult": {"token", "device"},
+}
+METHODS = {"get", "put", "post", "patch", "delete"}
+
+
+@pytest.fixture(scope="module")
+def client():
+    """The spec does not depend on the database backend: one app, no database touched."""
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"}).test_client()
+
+
+@pytest.fixture(scope="module")
+def spec(client):
+    r = client.get("/api/openapi.json")
+    assert r.status_code == 200 and r.is_json
+    return r.json
+
+
+def _validate_with_a_validator(spec) -> bool:
+    """Validate against the OpenAPI 3.0 meta-schema with whichever validator is installed."""
+    try:
+        from openapi_spec_validator import validate
+
+        validate(spec)
+        return True
+    except ImportError:
+        pass
+    try:  # schemathesis (a test dependency) ships the OpenAPI 3.0 meta-schema
+        from schemathesis.specs.openapi.definitions import OPENAPI_30_VALIDATOR
+    except ImportError:
+        return False
+    errors = [str(e) for e in OPENAPI_30_VALIDATOR.iter_errors(spec)]
+    assert not errors, errors[:5]
+    return True
+
+
+def _refs(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def test_the_spec_is_valid_openapi_3(spec):
+    assert spec["openapi"].startswith("3.")
+    assert spec["info"]["title"] == "Strong Ties" and spec["info"]["version"]
+    validated = _validate_with_a_validator(spec)
+    # Structural checks hold either way.
+    for path, item in spec["paths"].items():
+        assert path.startswith("/api/"), path
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            assert operation["responses"], (path, method)
+            for status in operation["responses"]:
+                assert re.fullmatch(r"[1-5]\d\d|default", str(status)), (path, method, status)
+            for name in re.findall(r"{(\w+)}", path):
+                params = item.get("parameters", []) + operation.get("parameters", [])
+                assert any(p["name"] == name and p["in"] == "path" for p in params), (path, name)
+    schemas = spec["components"]["schemas"]
+    for ref in set(_refs(spec)):
+        assert ref.startswith("#/components/"), ref
+        kind, name = ref.split("/")[2:4]
+        assert name in spec["components"][kind], f"dangling {ref}"
+    assert validated or schemas  # no validator installed: the structural checks above stand
+
+
+def test_the_spec_lists_every_endpoint_and_schema(spec):
+    for path, methods in EXPECTED_PATHS.items():
+        assert path in spec["paths"], path
+        assert methods <= set(spec["paths"][path]), (path, set(spec["paths"][path]))
+    schemas = spec["components"]["schemas"]
+    for name, fields in EXPECTED_SCHEMAS.items():
+        assert name in schemas, name
+        assert fields <= set(schemas[name]["properties"]), (name, set(schemas[name]["properties"]))
+    # Generated from the marshmallow schemas: the enums and ranges are in it.
+    interaction = schemas["InteractionIn"]["properties"]
+    assert set(interaction["kind"]["enum"]) >= {"email", "coffee", "meal", "favor"}
+    assert interaction["closeness"]["minimum"] == 1 and interaction["closeness"]["maximum"] == 5
+    assert set(interaction["initiated_by"]["enum"]) == {"me", "them", "mutual"}
+
+
+def test_the_spec_says_which_calls_need_a_token(spec):
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert spec.get("security") == [{"bearer": []}]
+    for path in ("/api/v1/health", "/api/v1/pair"):
+        for operation in spec["paths"][path].values():
+            if isinstance(operation, dict) and "responses" in operation:
+                assert operation.get("security") == [], path
+
+
+def test_the_spec_documents_the_put_replay_and_errors(spec):
+    put = spec["paths"]["/api/v1/interactions/{interaction_id}"]["put"]
+    assert {"200", "201", "422"} <= set(put["responses"])
+
+
+def test_docs_page_lists_the_paths(client):
+    r = client.get("/api/docs")
+    assert r.status_code == 200
+    assert r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    assert "<html" in html.lower()
+    for path in EXPECTED_PATHS:
+        assert path in html, path
+    assert "/api/openapi.json" in html

@@ -1,0 +1,87 @@
+"""Storage: a SQLite file in the user's data directory by default, in WAL mode with foreign keys
+enforced; PostgreSQL through a URL (the whole suite runs on both)."""
+
+import uuid
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from api import config, create_app
+from api.database import upgrade
+from api.models import Interaction, db, utcnow
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("STRONGTIES_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def test_default_database_is_a_file_in_the_user_data_directory(home):
+    url = config.default_database_url()
+    expected = home / ".local" / "share" / "strongties" / "strongties.db"
+    assert url == f"sqlite:///{expected}"
+    assert expected.parent.is_dir()  # created on first use
+
+
+def test_xdg_data_home_is_honoured(home, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert (
+        config.default_database_url()
+        == f"sqlite:///{tmp_path / 'data' / 'strongties' / 'strongties.db'}"
+    )
+    assert config.from_environment()["SQLALCHEMY_DATABASE_URI"] == config.default_database_url()
+
+
+def test_a_database_url_from_the_environment_wins(home, monkeypatch):
+    monkeypatch.setenv("STRONGTIES_DATABASE_URL", "sqlite:////srv/ties.db")
+    assert config.from_environment()["SQLALCHEMY_DATABASE_URI"] == "sqlite:////srv/ties.db"
+    # A plain postgres:// URL (as hosting providers hand out) uses the installed psycopg 3.
+    monkeypatch.setenv("STRONGTIES_DATABASE_URL", "postgres://u:p@db.internal:5432/ties")
+    assert (
+        config.from_environment()["SQLALCHEMY_DATABASE_URI"]
+        == "postgresql+psycopg://u:p@db.internal:5432/ties"
+    )
+
+
+def test_the_default_sqlite_file_runs_in_wal_mode_with_foreign_keys(home):
+    app = create_app({"TESTING": True})
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    assert url == config.default_database_url()
+    upgrade(url)
+    with app.app_context():
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+        r = app.test_client().get("/api/v1/health")
+        assert r.json["database"] == "sqlite"
+        db.engine.dispose()
+    assert (home / ".local" / "share" / "strongties" / "strongties.db").stat().st_size > 0
+
+
+def test_foreign_keys_are_enforced(app):
+    """On both backends an interaction cannot point at a contact that does not exist."""
+    with app.app_context():
+        db.session.add(
+            Interaction(
+                id=uuid.uuid4(),
+                user_id=424242,
+                contact_id=424242,
+                kind="call",
+                occurred_at=utcnow(),
+            )
+        )
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+def test_the_app_reports_its_backend(app, database_url):
+    with app.app_context():
+        name = db.engine.dialect.name
+        assert name == ("sqlite" if database_url.startswith("sqlite") else "postgresql")
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
