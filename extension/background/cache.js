@@ -66,11 +66,12 @@ function syncChanges(force = false) {
   return syncRunning;
 }
 
+// Resolves true once the server answered (false: not connected, or the feed is not due yet).
 async function runSync(force) {
   const settings = await getSettings();
-  if (!settings.token) return;
+  if (!settings.token) return false;
   const { sync = { cursor: 0, at: 0 } } = await browser.storage.local.get("sync");
-  if (!force && Date.now() - sync.at < settings.syncSeconds * 1000) return;
+  if (!force && Date.now() - sync.at < settings.syncSeconds * 1000) return false;
   let cursor = sync.cursor || 0;
   for (let page = 0; page < 20; page++) {
     const body = await apiRequest("GET", `/api/v1/changes?since=${encodeURIComponent(cursor)}&limit=500`, { fromOutbox: true });
@@ -80,6 +81,7 @@ async function runSync(force) {
     await browser.storage.local.set({ sync: { cursor, at: Date.now() } });
     if (!body.has_more || !body.changes.length) break;
   }
+  return true;
 }
 
 function applyChanges(changes) {

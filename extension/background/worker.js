@@ -12,7 +12,9 @@ browser.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name !== ALARM) return;
   flushOutbox()
     .then(() => syncChanges())
-    .then(() => refreshTabs(true)) // the server answers again: overlays still showing "offline" refresh
+    // Only once the server answered again do overlays still showing "offline" refresh (not while
+    // it is down and the feed merely was not due: that would drop an optimistic score).
+    .then((answered) => answered && refreshTabs(true))
     .catch(() => {});
 });
 
