@@ -55,7 +55,8 @@ async function apiRequest(method, path, options = {}) {
   }
   const message = (isPlainObject(body) && typeof body.message === "string" && body.message) || `HTTP ${response.status}`;
   if (response.status === 401 && auth) {
-    // A revoked device: forget the token (only the stored one), the overlay then asks to reconnect.
+    // A revoked device (perhaps a lost one): forget the token and the cached ledger data; the
+    // overlay then asks to reconnect. Queued logs stay, to be delivered after pairing again.
     if (stored && options.token === undefined) await forgetToken(token);
     throw new ApiError("unauthorized", message, 401, body);
   }
@@ -68,6 +69,7 @@ function forgetToken(token) {
     const current = await getSettings();
     if (current.token && current.token === token) {
       await browser.storage.local.set({ settings: { ...current, token: "" } });
+      await resetCache();
     }
   });
 }

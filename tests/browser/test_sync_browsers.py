@@ -588,6 +588,9 @@ def test_a_revoked_browser_shows_unconfigured_on_its_next_overlay(connected, sho
     assert not fx_ov.field("score")
     fx_ov.screenshot(shot("firefox-revoked"))
 
-    # Both forgot the dead token.
+    # Both forgot the dead token and the ledger data they had cached (a revoked browser may be
+    # a lost one).
     assert connected.cr_store.get("settings")["token"] == ""
     assert connected.fx_store.get("settings")["token"] == ""
+    assert not connected.cr_store.get("ties")
+    assert not connected.fx_store.get("ties")
