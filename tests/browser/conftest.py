@@ -47,7 +47,6 @@ from harness.paths import (  # noqa: E402
     chromium_binary,
     firefox_binary,
     screenshot_path,
-    strongties_cli,
 )
 from harness.sites import SiteRoutes, SiteServer  # noqa: E402
 
@@ -152,10 +151,6 @@ def live_api_factory(tmp_path_factory) -> Iterator[Callable[..., LiveApi]]:
     """``live_api_factory(env=None, start=True, wait=True)`` -> a running :class:`LiveApi`; all
     are stopped at the end of the session. ``wait=False`` returns while the server boots (its
     helpers, ``.url`` and ``.token`` wait for it), so a browser can launch meanwhile."""
-    if strongties_cli() is None:
-        pytest.fail(
-            "the `strongties` console script is missing: run `pip install -e .`", pytrace=False
-        )
     made: list[LiveApi] = []
 
     def make(env: dict[str, str] | None = None, start: bool = True, wait: bool = True) -> LiveApi:

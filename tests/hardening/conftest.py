@@ -6,8 +6,7 @@ import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
-
-from .live import LiveServer
+from live_server import ServerProcess, cli_env
 
 
 @pytest.fixture
@@ -19,17 +18,17 @@ def sqlite_url(tmp_path, sqlite_template) -> str:
 
 
 @pytest.fixture
-def live_server_factory(tmp_path) -> Iterator[Callable[..., LiveServer]]:
-    made: list[LiveServer] = []
+def live_server_factory(tmp_path) -> Iterator[Callable[..., ServerProcess]]:
+    """``live_server_factory(database_url, env=None)`` -> a started ``strongties serve`` on that
+    database (``env``: more settings); all are stopped at the end of the test."""
+    made: list[ServerProcess] = []
 
-    def make(database_url: str, env: dict[str, str] | None = None) -> LiveServer:
-        workdir = tmp_path / f"server{len(made)}"
-        workdir.mkdir()
-        server = LiveServer(database_url, workdir, env)
+    def make(database_url: str, env: dict[str, str] | None = None) -> ServerProcess:
+        log = tmp_path / f"server{len(made)}" / "server.log"
+        server = ServerProcess(cli_env(database_url, **(env or {})), log)
         made.append(server)
         return server.start()
 
     yield make
     for server in made:
-        server.stop()
-        server.session.close()
+        server.close()

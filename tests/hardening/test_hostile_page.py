@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from .live import CODE, SECRET, free_port, pairing_code, seed_secret, token_for
+from .live import CODE, SECRET, pairing_code, seed_secret, token_for
 
 pytestmark = pytest.mark.browser
 
@@ -197,8 +197,8 @@ class PageServer:
             def log_message(self, *args):
                 pass
 
-        self.port = free_port()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 

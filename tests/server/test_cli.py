@@ -2,30 +2,19 @@
 runs the real console script)."""
 
 import pytest
-from click.testing import CliRunner
+from live_server import invoke_cli
 from server_helpers import assert_error
 from sqlalchemy import select
 
-from api import cli
 from api.models import Device, db
 
 
 @pytest.fixture
-def strongties(database_url, monkeypatch):
+def strongties(database_url):
     """Run one `strongties ...` command as its own process would: a fresh app each time."""
-    monkeypatch.setenv("STRONGTIES_DATABASE_URL", database_url)
-    runner = CliRunner()
 
     def run(*args, expect=0, input=None):
-        monkeypatch.setattr(cli, "_app", None)
-        result = runner.invoke(cli.main, list(args), input=input)
-        try:
-            assert result.exit_code == expect, (result.output, result.exception)
-            return result.output
-        finally:
-            if cli._app is not None:
-                with cli._app.app_context():
-                    db.engine.dispose()
+        return invoke_cli(database_url, *args, input=input, expect=expect).output
 
     return run
 

@@ -7,11 +7,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
+from live_server import invoke_cli
 from server_helpers import new_id
 from sqlalchemy import select
 
-from api import auth, cli, ledger, scoring
+from api import auth, ledger, scoring
 from api.models import ContactStats, db
 
 EXACT = (
@@ -165,15 +165,10 @@ def test_kept_stats_equal_a_rebuild_after_random_writes(app, api, seed):
     assert_same_stats(kept, rebuilt_snapshot(app))
 
 
-def test_strongties_rebuild_gives_the_same_numbers(app, api, database_url, monkeypatch):
+def test_strongties_rebuild_gives_the_same_numbers(app, api, database_url):
     run_random_writes(api, random.Random(7), steps=20)
     kept = stats_snapshot(app)
-    monkeypatch.setenv("STRONGTIES_DATABASE_URL", database_url)
-    monkeypatch.setattr(cli, "_app", None)
-    result = CliRunner().invoke(cli.main, ["rebuild"])
-    with cli._app.app_context():
-        db.engine.dispose()
-    assert result.exit_code == 0, result.output
+    result = invoke_cli(database_url, "rebuild")
     assert f"Rebuilt {len(kept)} contacts" in result.output
     assert_same_stats(kept, stats_snapshot(app))
     # And the API answers the same ties as before the rebuild.

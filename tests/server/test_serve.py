@@ -1,98 +1,43 @@
 """The real thing: `strongties serve` in its own process on a free port, talked to over HTTP,
-stopped and started again on the same database, on SQLite and on a fresh PostgreSQL database."""
+stopped and started again on the same database, on SQLite and on a fresh PostgreSQL database;
+and the package as `pip install .` puts it outside the source tree."""
 
-import os
-import socket
+import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
+from live_server import ServerProcess, cli_env, run_cli
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from api import __version__
 from api.models import db
 
-BIN = Path(sys.executable).parent / "strongties"
-STRONGTIES = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "api"]
+REPO = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli_env(database_url: str, home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGTIES_")}
-    return {**env, "STRONGTIES_DATABASE_URL": database_url, "HOME": str(home)}
-
-
-class Server:
-    def __init__(self, database_url: str, home: Path):
-        self.env = cli_env(database_url, home)
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process = None
-        self.log = home / f"serve-{self.port}.log"
-
-    def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [*STRONGTIES, "serve", "--port", str(self.port)],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                if requests.get(f"{self.base}/api/v1/health", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("server did not come up:\n" + self.log.read_text())
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-
-def run_cli(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [*STRONGTIES, *args], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+def assert_schema_is_current(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        assert {t.name for t in db.metadata.sorted_tables} | {"alembic_version"} <= tables
+    finally:
+        engine.dispose()
 
 
 def round_trip(database_url: str, home: Path) -> None:
-    server = Server(database_url, home)
+    server = ServerProcess(cli_env(database_url, HOME=str(home)), home / "server.log")
     try:
         server.start()  # on an empty database: serve brings the schema up to date first
-        engine = create_engine(database_url)
-        try:
-            tables = set(inspect(engine).get_table_names())
-            assert {t.name for t in db.metadata.sorted_tables} | {"alembic_version"} <= tables
-        finally:
-            engine.dispose()
+        assert_schema_is_current(database_url)
 
-        health = requests.get(f"{server.base}/api/v1/health", timeout=10).json()
-        assert health["status"] == "ok"
+        assert server.request("GET", "/api/v1/health").json()["status"] == "ok"
         token = run_cli(server.env, "token", "create", "Laptop").strip().splitlines()[-1]
-        headers = {"Authorization": f"Bearer {token}"}
-        assert requests.get(f"{server.base}/api/v1/contacts", timeout=10).status_code == 401
+        assert server.request("GET", "/api/v1/contacts").status_code == 401
 
         interaction_id = str(uuid.uuid4())
         body = {
@@ -104,36 +49,36 @@ def round_trip(database_url: str, home: Path) -> None:
                 "identities": [{"kind": "linkedin", "value": "linkedin.com/in/jane-doe"}],
             },
         }
-        url = f"{server.base}/api/v1/interactions/{interaction_id}"
-        r = requests.put(url, json=body, headers=headers, timeout=10)
+        path = f"/api/v1/interactions/{interaction_id}"
+        r = server.request("PUT", path, token, json=body)
         assert r.status_code == 201, r.text
         tie = r.json()["tie"]
-        assert requests.put(url, json=body, headers=headers, timeout=10).status_code == 200
+        assert server.request("PUT", path, token, json=body).status_code == 200
 
         server.stop()
         with pytest.raises(requests.ConnectionError):
-            requests.get(f"{server.base}/api/v1/health", timeout=2)
+            server.request("GET", "/api/v1/health", timeout=2)
         server.start()
 
-        lookup = f"{server.base}/api/v1/lookup?linkedin=https://www.linkedin.com/in/Jane-Doe/"
-        r = requests.get(lookup, headers=headers, timeout=10)
+        lookup = "/api/v1/lookup?linkedin=https://www.linkedin.com/in/Jane-Doe/"
+        r = server.request("GET", lookup, token)
         assert r.status_code == 200
         assert r.json()["contact"]["name"] == "Jane Doe"
         assert r.json()["tie"]["interaction_count"] == 1
         assert r.json()["tie"]["last_interaction"]["note"] == "first coffee"
         assert r.json()["tie"]["reciprocity"] == tie["reciprocity"]
         # The replay after a restart is still a replay.
-        assert requests.put(url, json=body, headers=headers, timeout=10).status_code == 200
-        feed = requests.get(f"{server.base}/api/v1/changes", headers=headers, timeout=10).json()
+        assert server.request("PUT", path, token, json=body).status_code == 200
+        feed = server.request("GET", "/api/v1/changes", token).json()
         assert sum(c["entity"] == "interaction" for c in feed["changes"]) == 1
     finally:
-        server.stop()
+        server.close()
 
 
 def test_python_m_api_help(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "api", "--help"],
-        env=cli_env("sqlite:///" + str(tmp_path / "unused.db"), tmp_path),
+        env=cli_env("sqlite:///" + str(tmp_path / "unused.db"), HOME=str(tmp_path)),
         capture_output=True,
         text=True,
         timeout=60,
@@ -163,3 +108,71 @@ def test_serve_keeps_the_ledger_across_restarts_on_postgresql(request, tmp_path)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def source_checkout(dest: Path) -> Path:
+    """The files a fresh checkout has (tracked, or new and not ignored), without the build/ and
+    *.egg-info leftovers of earlier builds in the working tree, which setuptools would reuse."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    return dest
+
+
+def test_the_installed_package_serves_outside_the_source_tree(tmp_path):
+    """`pip install .` ships all that serve needs (migrations, templates, the OpenAPI spec):
+    the wheel installed into a folder of its own serves from there, far from the repo."""
+    src = source_checkout(tmp_path / "src")
+    pip = [sys.executable, "-m", "pip", "--no-input", "--quiet"]
+    built = subprocess.run(
+        [*pip, "wheel", "--no-deps", "-w", str(tmp_path / "wheels"), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = (tmp_path / "wheels").glob("strongties-*.whl")
+    site = tmp_path / "site"
+    installed = subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(site), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    shutil.rmtree(src)  # nothing may come from the copy of the source either
+
+    database_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    env = cli_env(database_url, HOME=str(tmp_path), PYTHONPATH=str(site))
+    python = [sys.executable, "-c", "import api, sys; print(api.__file__); print(sys.path)"]
+    where = subprocess.run(
+        python, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert where.returncode == 0, where.stderr
+    imported = Path(where.stdout.splitlines()[0]).resolve()
+    assert imported.is_relative_to(site.resolve()), where.stdout  # not the editable repo
+    version = run_cli(env, "--version", command=[sys.executable, "-m", "api"], cwd=tmp_path)
+    assert __version__ in version
+
+    server = ServerProcess(
+        env, tmp_path / "server.log", [sys.executable, "-m", "api", "serve", "--port", "{port}"]
+    )
+    with server:  # a fresh database: serve migrates it with the packaged migrations
+        assert server.request("GET", "/api/v1/health").json()["status"] == "ok"
+        assert_schema_is_current(database_url)
+        connect = server.request("GET", "/connect")
+        assert connect.status_code == 200, connect.text
+        assert connect.headers["Content-Type"].startswith("text/html")
+        assert "<title>Connect this browser · Strong Ties</title>" in connect.text
+        assert "data-pairing-code=" in connect.text  # a loopback visitor gets a code
+        spec = server.request("GET", "/api/openapi.json")
+        assert spec.status_code == 200, spec.text
+        assert spec.json()["info"]["version"] == __version__
+        assert "/api/v1/interactions/{interaction_id}" in spec.json()["paths"]

@@ -1,17 +1,13 @@
 """Fixtures of the sync suite: devices of the in-process app, the CLI in-process, and a live
 multi-worker gunicorn on a database of its own (helpers live in synctools.py)."""
 
-import os
 import uuid
 
 import pytest
-from click.testing import CliRunner
+from live_server import cli_env, invoke_cli, run_cli
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from synctools import POSTGRES_URL, Device, Gunicorn, strongties
-
-from api import cli as cli_module
-from api.models import db
+from synctools import POSTGRES_URL, Device, Gunicorn
 
 
 @pytest.fixture
@@ -24,23 +20,14 @@ def device(client, make_token):
     return make
 
 
-@pytest.fixture
-def run_cli(app, database_url, monkeypatch):
+@pytest.fixture(name="run_cli")
+def run_cli_fixture(app, database_url):
     """Run `strongties ...` in-process against the test database; returns the click result."""
-    monkeypatch.setenv("STRONGTIES_DATABASE_URL", database_url)
-    monkeypatch.setattr(cli_module, "_app", None)
-    runner = CliRunner()
 
     def run(*args, input=None, ok=True):
-        result = runner.invoke(cli_module.main, list(args), input=input, catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
+        return invoke_cli(database_url, *args, input=input, expect=0 if ok else None)
 
-    yield run
-    if cli_module._app is not None:
-        with cli_module._app.app_context():
-            db.engine.dispose()
+    return run
 
 
 @pytest.fixture(
@@ -67,15 +54,14 @@ def live_database(request, tmp_path_factory):
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
 
-    env = {
-        **os.environ,
-        "STRONGTIES_DATABASE_URL": url,
-        "STRONGTIES_ALLOWED_HOSTS": "ties.example.com,127.0.0.1,localhost",
-        "STRONGTIES_TRUSTED_PROXIES": "1",  # as behind nginx: X-Forwarded-For names the client
-        "STRONGTIES_PAIR_MAX_FAILURES": "3",
-        "STRONGTIES_SCORE_REFRESH_HOURS": "0",  # every list refreshes the stored scores
-    }
-    assert "Schema up to date" in strongties(env, "migrate")
+    env = cli_env(
+        url,
+        STRONGTIES_ALLOWED_HOSTS="ties.example.com,127.0.0.1,localhost",
+        STRONGTIES_TRUSTED_PROXIES="1",  # as behind nginx: X-Forwarded-For names the client
+        STRONGTIES_PAIR_MAX_FAILURES="3",
+        STRONGTIES_SCORE_REFRESH_HOURS="0",  # every list refreshes the stored scores
+    )
+    assert "Schema up to date" in run_cli(env, "migrate")
     yield request.param, url, env
     if cleanup:
         cleanup()
@@ -86,7 +72,8 @@ def gunicorn(live_database, tmp_path_factory):
     """`gunicorn -w 3 'api:create_app()'` serving the live database; its log must stay clean."""
     _, _, env = live_database
     server = Gunicorn(env, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log", workers=3)
-    yield server
-    log = server.stop()
+    yield server.start()
+    server.close()
+    log = server.log_text()
     for sign in ("Traceback", "unexpected error", "deadlock detected"):
         assert sign not in log, log

@@ -4,9 +4,6 @@ the check that the kept aggregates equal a rebuild from the ledger, and a live g
 import os
 import random
 import re
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -15,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from live_server import ServerProcess
 from sqlalchemy import select
 
 from api import ledger, scoring
@@ -201,105 +199,29 @@ def assert_aggregates_match_rebuild(app, username: str | None = None) -> int:
 # ---- a live gunicorn ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def strongties(env: dict, *args: str) -> str:
-    """Run the real console script; returns its stdout."""
-    done = subprocess.run(
-        [str(BIN / "strongties"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
-def cli_in_process(database_url: str, *args: str) -> str:
-    """`strongties ...` in this process (no interpreter start-up); returns its output."""
-    from click.testing import CliRunner
-
-    from api import cli
-
-    held, cli._app = cli._app, None
-    try:
-        result = CliRunner().invoke(
-            cli.main, list(args), env={"STRONGTIES_DATABASE_URL": database_url}
-        )
-        assert result.exit_code == 0, result.output
-        return result.output
-    finally:
-        if cli._app is not None:
-            with cli._app.app_context():
-                db.engine.dispose()
-        cli._app = held
-
-
-class Gunicorn:
-    """`gunicorn -w N 'api:create_app()'` on a database, stopped by its own pid at the end."""
+class Gunicorn(ServerProcess):
+    """`gunicorn -w N 'api:create_app()'` on a database; ready once every worker has booted."""
 
     def __init__(self, env: dict, log: Path, workers: int = 3):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self._log_file = open(log, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "-w",
-                str(workers),
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "--timeout",
-                "60",
-                "--graceful-timeout",
-                "5",
-                "--no-control-socket",  # gunicorn 27 shares ~/.gunicorn/gunicorn.ctl otherwise
-                "api:create_app()",
-            ],
-            env=env,
-            cwd=REPO,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            self._wait_ready(workers)
-        except BaseException:
-            self.stop()
-            raise
+        command = [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            "127.0.0.1:{port}",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+            "--no-control-socket",  # gunicorn 27 shares ~/.gunicorn/gunicorn.ctl otherwise
+            "api:create_app()",
+        ]
+        super().__init__(env, log, command, host="127.0.0.1", cwd=REPO)
+        self.workers = workers
 
-    def _wait_ready(self, workers: int) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()
-            booted = self.log.read_text().count("Booting worker")
-            try:
-                r = requests.get(self.url + "/api/v1/health", timeout=2)
-                if r.status_code == 200 and booted >= workers:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("gunicorn did not start:\n" + self.log.read_text())
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        self._log_file.close()
-        return self.log.read_text()
+    def ready(self) -> bool:
+        booted = self.log_text(current=True).count("Booting worker")
+        return booted >= self.workers and super().ready()
 
 
 def pairing_code(html: str) -> str | None:

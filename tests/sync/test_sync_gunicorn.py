@@ -17,14 +17,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from live_server import invoke_cli, run_cli
 from synctools import (
     HttpDevice,
     assert_aggregates_match_rebuild,
-    cli_in_process,
     comparable,
     follow_feed,
     replay,
-    strongties,
 )
 
 from api import create_app
@@ -37,9 +36,9 @@ KINDS = ["email", "message", "call", "video", "meeting", "coffee", "meal", "even
 def users(live_database, gunicorn):
     """alice and bob, created by the CLI with a password; each pairs browsers over HTTP."""
     _, url, env = live_database
-    out = strongties(env, "user", "create", "alice", "--password", "alice-secret-pw")
+    out = run_cli(env, "user", "create", "alice", "--password", "alice-secret-pw")
     assert "User alice created." in out
-    out = cli_in_process(url, "user", "create", "bob", "--password", "bob-secret-pw")
+    out = invoke_cli(url, "user", "create", "bob", "--password", "bob-secret-pw").output
     assert "User bob created." in out
 
     def pair(username, device_name):

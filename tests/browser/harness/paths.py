@@ -12,7 +12,6 @@ EXTENSION_DIR = Path(os.environ.get("STRONGTIES_TEST_EXTENSION_DIR", REPO / "ext
 SITE_FIXTURES_DIR = REPO / "tests" / "fixtures" / "sites"
 OUTPUT_DIR = REPO / "test-output"
 SCREENSHOT_DIR = OUTPUT_DIR / "screenshots"
-VENV_BIN = REPO / ".venv" / "bin"
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 FIREFOX_CANDIDATES = ("/usr/bin/firefox-esr", "/usr/bin/firefox")
@@ -37,14 +36,6 @@ def chromium_binary() -> str | None:
 
 def firefox_binary() -> str | None:
     return find_binary("STRONGTIES_TEST_FIREFOX", FIREFOX_CANDIDATES)
-
-
-def strongties_cli() -> str | None:
-    """The ``strongties`` console script of the project's venv (or on PATH)."""
-    candidate = VENV_BIN / "strongties"
-    if candidate.exists():
-        return str(candidate)
-    return shutil.which("strongties")
 
 
 def screenshot_path(name: str) -> Path:
