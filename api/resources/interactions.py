@@ -11,16 +11,14 @@ from ..schemas import InteractionInSchema, InteractionPatchSchema, InteractionRe
 blp = Blueprint("interactions", __name__, url_prefix="/api/v1", description="The ledger")
 
 
-def commit() -> None:
-    """Commit, keeping the objects just written loaded: the answer is built from them without
-    reading them all back (on SQLite the write lock is already released by then)."""
+def commit_and_answer(row) -> dict:
+    """Commit, then answer from the objects just written: they stay loaded (not expired) and
+    held, so the answer costs only the tie's own reads, which on SQLite no longer hold the
+    write lock."""
+    contact = db.session.get(Contact, row.contact_id)  # held: the session only keeps weak refs
     session = db.session()
     session.expire_on_commit = False
     session.commit()
-
-
-def result(row) -> dict:
-    contact = db.session.get(Contact, row.contact_id)
     data = ledger.contact_dict(contact, g.user)
     return {"interaction": ledger.interaction_dict(row), "contact": data, "tie": data["tie"]}
 
@@ -32,8 +30,7 @@ class Interactions(MethodView):
     def post(self, data):
         """Log an interaction with a server-assigned id."""
         row, _ = ledger.record_interaction(g.user, g.device, uuid.uuid4(), data)
-        commit()
-        return result(row)
+        return commit_and_answer(row)
 
 
 @blp.route("/interactions/<uuid:interaction_id>")
@@ -48,8 +45,7 @@ class InteractionItem(MethodView):
         logged for that contact returns the stored interaction instead of a second one.
         """
         row, created = ledger.record_interaction(g.user, g.device, interaction_id, data)
-        commit()
-        return result(row), 201 if created else 200
+        return commit_and_answer(row), 201 if created else 200
 
     @blp.arguments(InteractionPatchSchema)
     @blp.response(200, InteractionResultSchema)
@@ -58,12 +54,10 @@ class InteractionItem(MethodView):
         row = ledger.update_interaction(
             g.user, ledger.get_interaction(g.user, interaction_id), data
         )
-        commit()
-        return result(row)
+        return commit_and_answer(row)
 
     @blp.response(200, InteractionResultSchema)
     def delete(self, interaction_id):
         """Delete an interaction (a tombstone stays in the changes feed)."""
         row = ledger.delete_interaction(g.user, ledger.get_interaction(g.user, interaction_id))
-        commit()
-        return result(row)
+        return commit_and_answer(row)

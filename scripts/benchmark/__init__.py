@@ -1,0 +1,1 @@
+"""`scripts/bench`: how fast the Strong Ties API is, as deployed, on a realistic ledger."""
