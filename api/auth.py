@@ -91,13 +91,19 @@ def record_pair_failure() -> None:
 
 def redeem_pairing_code(code: str) -> User | None:
     """The user a valid, unused, unexpired code belongs to; the code is spent."""
-    row = db.session.scalar(
-        select(PairingCode).where(PairingCode.code_hash == digest(normalise_code(code)))
+    # One conditional update: of two requests racing with the same code, only one spends it.
+    now = utcnow()
+    user_id = db.session.scalar(
+        update(PairingCode)
+        .where(
+            PairingCode.code_hash == digest(normalise_code(code)),
+            PairingCode.used_at.is_(None),
+            PairingCode.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(PairingCode.user_id)
     )
-    if row is None or row.used_at is not None or row.expires_at < utcnow():
-        return None
-    row.used_at = utcnow()
-    return db.session.get(User, row.user_id)
+    return db.session.get(User, user_id) if user_id is not None else None
 
 
 # Every request's first statement: the device and its user in one query, built once.

@@ -151,25 +151,12 @@ def adjust_stats(
     _store(stats, agg, settings)
 
 
-def rebuild_contact(contact: Contact, settings: scoring.ModelSettings) -> None:
-    rows = db.session.scalars(
-        select(Interaction).where(
-            Interaction.contact_id == contact.id, Interaction.deleted_at.is_(None)
-        )
-    ).all()
-    agg = scoring.rebuild([event_of(r) for r in rows], settings)
-    stats = stats_for(contact)
-    last = max(rows, key=lambda r: (r.occurred_at, str(r.id)), default=None)
-    stats.last_interaction_id = last.id if last else None
-    _store(stats, agg, settings)
-
-
 def rebuild_user(user: User) -> int:
     """Recompute every contact's aggregates of one user from the ledger; returns the count.
 
     One pass over the live ledger in (contact, time) order, read as plain rows, and one bulk
     write of the aggregates: a million interactions take seconds, where loading each contact's
-    interactions as objects took minutes. The numbers are those of `rebuild_contact`.
+    interactions as objects took minutes.
     """
     settings = model_settings(user)
     now = utcnow()
@@ -223,7 +210,7 @@ _EVENT_COLUMNS = (
 
 
 def _last_interaction_ids(live) -> dict[int, uuid.UUID]:
-    """Each contact's latest live interaction (ties broken by the larger id, as rebuild_contact)."""
+    """Each contact's latest live interaction (ties broken by the larger id, as everywhere)."""
     latest = (
         select(Interaction.contact_id, func.max(Interaction.occurred_at).label("at"))
         .where(*live)
@@ -615,8 +602,6 @@ def _unique(identities: list[dict]) -> list[dict]:
 
 def _record_contact(user: User, contact: Contact) -> None:
     db.session.flush()
-    # The session holds loaded objects weakly: keep this one for the answer after the commit.
-    db.session.info.setdefault("written_contacts", {})[contact.id] = contact
     snapshot = contact_dict(contact, user, with_trend=False)
     record_change(user, "contact", contact.id, "upsert", _jsonable(snapshot))
 

@@ -36,7 +36,7 @@ class Contacts(MethodView):
         order = {
             "score": (ContactStats.score.desc(), Contact.id),
             "name": (Contact.name, Contact.id),
-            "recent": (ContactStats.last_at.desc(), Contact.id),
+            "recent": (ContactStats.last_at.desc().nulls_last(), Contact.id),
         }[args["sort"]]
         size = args["page_size"]
         rows = db.session.scalars(
