@@ -608,23 +608,37 @@ def _record_contact(user: User, contact: Contact) -> None:
 
 def create_contact(user: User, data: dict) -> Contact:
     lock_user(user)
-    identities = _unique(data.get("identities", []))
-    _check_identities_free(user, identities, None)
-    contact = Contact(user_id=user.id, name=data["name"], notes=data.get("notes", ""))
-    contact.identities = [Identity(user_id=user.id, **i) for i in identities]
-    db.session.add(contact)
-    db.session.flush()
-    stats_for(contact)
-    for ident in contact.identities:
-        record_change(
-            user, "identity", f"{ident.kind}:{ident.value}", "upsert", {**ident_dict(ident)}
-        )
+    contact = _new_contact(user, data)
     _record_contact(user, contact)
     return contact
 
 
-def ident_dict(ident: Identity) -> dict:
-    return {"kind": ident.kind, "value": ident.value, "contact_id": ident.contact_id}
+def _new_contact(user: User, data: dict) -> Contact:
+    """Insert a contact and its identities (the caller holds the user lock and records it)."""
+    identities = _unique(data.get("identities", []))
+    _check_identities_free(user, identities, None)
+    contact = Contact(user_id=user.id, name=data["name"], notes=data.get("notes", ""))
+    db.session.add(contact)
+    db.session.flush()
+    stats_for(contact)
+    _add_identities(user, contact, identities)
+    return contact
+
+
+def _add_identities(user: User, contact: Contact, identities: list[dict]) -> None:
+    """Attach identities the contact does not hold yet (checked free by the caller)."""
+    have = {(i.kind, i.value) for i in contact.identities}
+    for ident in identities:
+        if (ident["kind"], ident["value"]) not in have:
+            row = Identity(user_id=user.id, contact_id=contact.id, **ident)
+            contact.identities.append(row)
+            _record_identity(user, row, "upsert")
+
+
+def _record_identity(user: User, ident: Identity, op: str) -> None:
+    data = {"kind": ident.kind, "value": ident.value, "contact_id": ident.contact_id}
+    key = f"{ident.kind}:{ident.value}"
+    record_change(user, "identity", key, op, None if op == "delete" else data)
 
 
 def update_contact(user: User, contact: Contact, data: dict) -> Contact:
@@ -641,16 +655,9 @@ def update_contact(user: User, contact: Contact, data: dict) -> Contact:
         keep = {(i["kind"], i["value"]) for i in wanted}
         for ident in list(contact.identities):
             if (ident.kind, ident.value) not in keep:
-                record_change(user, "identity", f"{ident.kind}:{ident.value}", "delete", None)
+                _record_identity(user, ident, "delete")
                 contact.identities.remove(ident)
-        have = {(i.kind, i.value) for i in contact.identities}
-        for ident in wanted:
-            if (ident["kind"], ident["value"]) not in have:
-                row = Identity(user_id=user.id, contact_id=contact.id, **ident)
-                contact.identities.append(row)
-                record_change(
-                    user, "identity", f"{row.kind}:{row.value}", "upsert", ident_dict(row)
-                )
+        _add_identities(user, contact, wanted)
     contact.updated_at = utcnow()
     _record_contact(user, contact)
     return contact
@@ -664,7 +671,7 @@ def delete_contact(user: User, contact: Contact) -> None:
     now = utcnow()
     contact.deleted_at = now
     for ident in list(contact.identities):
-        record_change(user, "identity", f"{ident.kind}:{ident.value}", "delete", None)
+        _record_identity(user, ident, "delete")
         contact.identities.remove(ident)
     # One tombstone per interaction, so a browser following the feed drops them too.
     for row in db.session.scalars(
@@ -715,13 +722,11 @@ def _contact_for_new_interaction(user: User, data: dict) -> Contact:
         contact = next(iter(holders.values()))
         missing = [i for i, c in found if c is None]
         if missing:  # exact identifiers only: the page showed both for the same person
-            update_contact(user, contact, {"identities": [*_idents(contact), *missing]})
+            _add_identities(user, contact, missing)  # free: looked up under the user lock
+            contact.updated_at = utcnow()
         return contact
-    return create_contact(user, {**inline, "identities": identities})
-
-
-def _idents(contact: Contact) -> list[dict]:
-    return [{"kind": i.kind, "value": i.value} for i in contact.identities]
+    # The caller holds the user lock and records the contact once, after the interaction.
+    return _new_contact(user, {**inline, "identities": identities})
 
 
 def _record_interaction(user: User, row: Interaction, op: str) -> None:

@@ -96,3 +96,10 @@ def test_feed_belongs_to_its_user(api, other_api, log):
 def test_bad_cursor_arguments_are_422(api):
     for query in ("since=-1", "since=abc", "limit=0", "limit=1001"):
         assert_error(api.get(f"/api/v1/changes?{query}"), 422, query.split("=")[0])
+
+
+def test_a_first_log_records_its_new_contact_once_with_its_tie(log, changes):
+    log("coffee")
+    contact_rows = [c for c in changes() if c["entity"] == "contact"]
+    assert len(contact_rows) == 1
+    assert contact_rows[0]["data"]["tie"]["interaction_count"] == 1
