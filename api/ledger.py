@@ -391,6 +391,17 @@ def _rank_of_stored(user: User, score: float, last_change: int | None) -> int:
     return len(scores) - bisect_right(scores, score) + 1
 
 
+_LAST_CHANGE = select(func.max(Change.__table__.c.seq)).where(
+    Change.__table__.c.user_id == bindparam("user_id")
+)
+
+
+def stored_ranks(user: User):
+    """score -> rank for every row of a read-only list, the same rank a lookup gives."""
+    last_change = db.session.execute(_LAST_CHANGE, {"user_id": user.id}).scalar()
+    return lambda score: _rank_of_stored(user, score, last_change)
+
+
 def _flush_pending() -> None:
     """The tie's reads are plain statements, which do not autoflush as ORM queries do."""
     session = db.session

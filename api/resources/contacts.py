@@ -42,19 +42,18 @@ class Contacts(MethodView):
         rows = db.session.scalars(
             query.order_by(*order).offset((args["page"] - 1) * size).limit(size)
         ).all()
-        first = (args["page"] - 1) * size + 1
-        by_score = args["sort"] == "score" and "q" not in args
         last = ledger.last_interactions([c.stats for c in rows])
+        rank = ledger.stored_ranks(g.user)
         return {
             "contacts": [
                 ledger.contact_dict(
                     c,
                     g.user,
-                    rank=first + i if by_score else None,
+                    rank=rank(c.stats.score) if c.stats is not None else None,
                     with_trend=False,
                     last_interactions=last,
                 )
-                for i, c in enumerate(rows)
+                for c in rows
             ],
             "page": args["page"],
             "page_size": size,

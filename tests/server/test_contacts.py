@@ -157,3 +157,8 @@ def test_rank_decides_the_dunbar_layer(api, log):
     listed = api.get("/api/v1/contacts").json["contacts"]
     assert [c["id"] for c in listed] == ids
     assert [c["tie"]["rank"] for c in listed] == [1, 2, 3, 4, 5, 6]
+    # Whatever the order, a row's rank is the one a lookup gives.
+    by_name = api.get("/api/v1/contacts?sort=name").json["contacts"]
+    assert {c["id"]: c["tie"]["rank"] for c in by_name} == dict(
+        zip(ids, [1, 2, 3, 4, 5, 6], strict=True)
+    )
