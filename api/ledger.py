@@ -768,26 +768,23 @@ def record_interaction(
         if duplicate is not None:
             return duplicate, False
     now = utcnow()
+    defaults = {
+        "occurred_at": now,
+        "initiated_by": "me",
+        "closeness": None,
+        "favor_direction": None,
+        "favor_value": 0,
+        "note": "",
+    }
     row = Interaction(
         id=interaction_id,
         user_id=user.id,
         contact_id=contact.id,
-        occurred_at=data.get("occurred_at") or now,
-        kind=data["kind"],
-        initiated_by=data.get("initiated_by") or "me",
-        closeness=data.get("closeness"),
-        favor_direction=None,
-        favor_value=0,
-        note=data.get("note") or "",
-        external_ref=ref,
         device_id=device.id if device else None,
         created_at=now,
         updated_at=now,
+        **{**defaults, **_fields_from(data)},
     )
-    for key, value in _fields_from(data).items():
-        setattr(row, key, value)
-    if not row.note:
-        row.note = ""
     db.session.add(row)
     db.session.flush()
     adjust_stats(contact, user, added=row)
@@ -806,7 +803,7 @@ def update_interaction(user: User, row: Interaction, data: dict) -> Interaction:
     new_contact = get_contact(user, data["contact_id"]) if "contact_id" in data else old_contact
     before = event_of(row)
     for key, value in _fields_from(data).items():
-        setattr(row, key, value if key != "note" else (value or ""))
+        setattr(row, key, value)
     row.contact_id = new_contact.id
     row.updated_at = utcnow()
     if new_contact.id == old_contact.id:
