@@ -14,6 +14,7 @@ browser.close()
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -264,19 +265,8 @@ class ChromiumOverlay(OverlayBase):
         except PlaywrightError:
             pass
         self._session = self.cdp
-        doc = self.cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"]
-        for node in self._walk(doc):
-            if node.get("nodeType") not in (9, 11):  # document / shadow root / fragment
-                continue
-            found = self.cdp.send(
-                "DOM.querySelector",
-                {"nodeId": node["nodeId"], "selector": "[data-strongties-root]"},
-            )["nodeId"]
-            if found:
-                obj = self.cdp.send("DOM.resolveNode", {"nodeId": found, "objectGroup": self.GROUP})
-                self._object_id = obj["object"]["objectId"]
-                self.shadow_root_type = node.get("shadowRootType")
-                return self._object_id
+        if self._find_in_page_dom():
+            return self._object_id
         # Out-of-process extension iframes (chrome-extension://...) are not in the page's DOM tree.
         for frame in self.page.frames:
             if not frame.url.startswith("chrome-extension://"):
@@ -298,6 +288,39 @@ class ChromiumOverlay(OverlayBase):
                 self.shadow_root_type = "extension-frame"
                 return self._object_id
         raise OverlayNotFound(f"no [data-strongties-root] in {self.page.url}")
+
+    def _find_in_page_dom(self) -> bool:
+        """Look through the page's DOM and its shadow roots; True once the root is resolved.
+
+        The page may replace nodes between DOM.getDocument and the queries that follow (a
+        navigation, a site script re-rendering): those node ids then no longer exist, so the
+        walk starts over on a fresh snapshot rather than failing.
+        """
+        for attempt in range(5):
+            try:
+                doc = self.cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"]
+                for node in self._walk(doc):
+                    if node.get("nodeType") not in (9, 11):  # document / shadow root / fragment
+                        continue
+                    found = self.cdp.send(
+                        "DOM.querySelector",
+                        {"nodeId": node["nodeId"], "selector": "[data-strongties-root]"},
+                    )["nodeId"]
+                    if found:
+                        obj = self.cdp.send(
+                            "DOM.resolveNode", {"nodeId": found, "objectGroup": self.GROUP}
+                        )
+                        self._object_id = obj["object"]["objectId"]
+                        self.shadow_root_type = node.get("shadowRootType")
+                        return True
+                return False
+            except PlaywrightError as exc:
+                if "find node" not in str(exc):
+                    raise
+                if attempt == 4:
+                    raise OverlayNotFound(f"the DOM kept changing while searching: {exc}") from exc
+                time.sleep(0.05)
+        return False
 
     def _call(self, body: str, *args: Any) -> Any:
         object_id = self._find()
