@@ -10,8 +10,7 @@ from flask_smorest import Api, abort
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import __version__, auth, config, errors
-from .database import configure_engine
+from . import __version__, auth, config, database, errors
 from .models import db
 from .resources import API_BLUEPRINTS, PAGE_BLUEPRINTS
 from .schemas import ErrorSchema
@@ -47,7 +46,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        STRONGTIES_SQLITE_SYNCHRONOUS="FULL",
     )
     app.config.update(config.from_environment())
     if test_config:
@@ -60,7 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine, app.config["STRONGTIES_SQLITE_SYNCHRONOUS"])
+        database.configure_engine(db.engine, app.config["STRONGTIES_SQLITE_SYNCHRONOUS"])
 
     api = StrongTiesApi(app, spec_kwargs={"components": {"securitySchemes": _security()}})
     api.spec.options["security"] = [{"bearer": []}]
@@ -89,6 +87,10 @@ def create_app(test_config: dict | None = None) -> Flask:
             return
         if request.endpoint not in auth.PUBLIC_ENDPOINTS:
             auth.authenticate()
+        if request.method not in database.READ_ONLY_METHODS:
+            database.end_read_before_write(db.session())
+        if "device" in g:
+            auth.note_seen(g.device)
         _refuse_unparseable_json()
 
     @app.after_request

@@ -131,10 +131,9 @@ def authenticate() -> None:
         abort(401, message="This device was disconnected; pair it again.")
     g.device = device
     g.user = user
-    _note_seen(device)
 
 
-def _note_seen(device: Device) -> None:
+def note_seen(device: Device) -> None:
     """Keep `last_seen_at` roughly current without a write on every request."""
     now = utcnow()
     if device.last_seen_at and now - device.last_seen_at < timedelta(minutes=5):

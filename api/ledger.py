@@ -10,8 +10,9 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
+from types import SimpleNamespace
 
-from flask import current_app
+from flask import current_app, g
 from flask_smorest import abort
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
@@ -31,19 +32,16 @@ def model_settings(user: User) -> scoring.ModelSettings:
 
 
 def lock_user(user: User) -> None:
-    """Serialise one user's writes, so the changes feed's order is the commit order.
+    """Serialise one user's writes, so the changes feed's order is the commit order, and re-read
+    the user's settings as of the lock (the token check read them before it).
 
     PostgreSQL: a row lock on the user. SQLite: every write transaction already holds the
     database's write lock (BEGIN IMMEDIATE, see database.py).
     """
+    reread = select(User).where(User.id == user.id).execution_options(populate_existing=True)
     if db.engine.dialect.name != "sqlite":
-        # populate_existing: the user's settings as of the lock, not as of the token check.
-        db.session.execute(
-            select(User)
-            .where(User.id == user.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        reread = reread.with_for_update()
+    db.session.execute(reread)
 
 
 def lock_and_reload(user: User, row: Contact | Interaction) -> None:
@@ -56,19 +54,21 @@ def lock_and_reload(user: User, row: Contact | Interaction) -> None:
 
 
 def record_change(user: User, entity: str, entity_id, op: str, data: dict | None) -> None:
-    from flask import g
+    db.session.add(Change(**_change(user, entity, entity_id, op, data)))
 
-    device = getattr(g, "device", None)
-    db.session.add(
-        Change(
-            user_id=user.id,
-            entity=entity,
-            entity_id=str(entity_id),
-            op=op,
-            device_id=device.id if device else None,
-            data=data,
-        )
-    )
+
+def _change(user: User, entity: str, entity_id, op: str, data: dict | None) -> dict:
+    """A row of the changes feed, made by the request's device."""
+    device = g.get("device")
+    return {
+        "user_id": user.id,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "op": op,
+        "device_id": device.id if device else None,
+        "at": utcnow(),
+        "data": data,
+    }
 
 
 # ---- aggregates -------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def _ledger_bounds(contact_id: int) -> tuple[datetime | None, datetime | None, u
     return first, (last_row[1] if last_row else None), (last_row[0] if last_row else None)
 
 
-def _is_later(row: Interaction, stats: ContactStats) -> bool:
+def _is_later(row, stats) -> bool:
     """Is `row` the contact's last interaction now? Same-instant ties go to the larger id, the
     order a rebuild and the bounds query use, so the kept and rebuilt numbers agree."""
     if stats.last_at is None or stats.last_interaction_id is None:
@@ -308,41 +308,54 @@ _RECENT = select(*(_interactions.c[c.key] for c in _EVENT_COLUMNS[1:])).where(
 _EARLIER_LAST = select(func.max(_interactions.c.occurred_at)).where(
     *_LIVE, _interactions.c.occurred_at <= bindparam("since")
 )
-# The lookup's one statement: the contact holding an identity (a row per identity it holds),
-# its aggregates, its last interaction, and the version of the ledger (for the rank, below).
+# A contact as the API shows it, in one statement: a row per identity it holds, with its
+# aggregates, its last interaction, and the version of the ledger (for the rank, below).
 _held = _identities.alias("held")
-_LOOKUP = (
-    select(
-        _contacts.c.id,
-        _contacts.c.name,
-        _contacts.c.notes,
-        _contacts.c.created_at,
-        _contacts.c.updated_at,
-        _stats.c.contact_id.label("stats_contact_id"),
-        *(_stats.c[name] for name in _AGGREGATE_FIELDS),
-        _stats.c.score,
-        _stats.c.last_interaction_id,
-        _interactions.c.kind.label("last_kind"),
-        _interactions.c.occurred_at.label("last_occurred_at"),
-        _interactions.c.note.label("last_note"),
-        _held.c.kind.label("held_kind"),
-        _held.c.value.label("held_value"),
-        select(func.max(Change.__table__.c.seq))
-        .where(Change.__table__.c.user_id == _identities.c.user_id)
-        .scalar_subquery()
-        .label("ledger_version"),
+
+
+def _contact_view(source, *where):
+    return (
+        select(
+            _contacts.c.id,
+            _contacts.c.name,
+            _contacts.c.notes,
+            _contacts.c.created_at,
+            _contacts.c.updated_at,
+            _stats.c.contact_id.label("stats_contact_id"),
+            *(_stats.c[name] for name in _AGGREGATE_FIELDS),
+            _stats.c.score,
+            _stats.c.last_interaction_id,
+            _interactions.c.kind.label("last_kind"),
+            _interactions.c.occurred_at.label("last_occurred_at"),
+            _interactions.c.note.label("last_note"),
+            _held.c.kind.label("held_kind"),
+            _held.c.value.label("held_value"),
+            select(func.max(Change.__table__.c.seq))
+            .where(Change.__table__.c.user_id == _contacts.c.user_id)
+            .scalar_subquery()
+            .label("ledger_version"),
+        )
+        .select_from(
+            source.outerjoin(_held, _held.c.contact_id == _contacts.c.id)
+            .outerjoin(_stats, _stats.c.contact_id == _contacts.c.id)
+            .outerjoin(_interactions, _interactions.c.id == _stats.c.last_interaction_id)
+        )
+        .where(*where)
     )
-    .select_from(
-        _identities.join(_contacts, _contacts.c.id == _identities.c.contact_id)
-        .join(_held, _held.c.contact_id == _contacts.c.id)
-        .outerjoin(_stats, _stats.c.contact_id == _contacts.c.id)
-        .outerjoin(_interactions, _interactions.c.id == _stats.c.last_interaction_id)
-    )
-    .where(
-        _identities.c.user_id == bindparam("user_id"),
-        _identities.c.kind == bindparam("kind"),
-        _identities.c.value == bindparam("value"),
-    )
+
+
+# What the overlay asks for on every page: the contact holding an identity.
+_LOOKUP = _contact_view(
+    _identities.join(_contacts, _contacts.c.id == _identities.c.contact_id),
+    _identities.c.user_id == bindparam("user_id"),
+    _identities.c.kind == bindparam("kind"),
+    _identities.c.value == bindparam("value"),
+)
+_CONTACT_BY_ID = _contact_view(
+    _contacts,
+    _contacts.c.id == bindparam("contact_id"),
+    _contacts.c.user_id == bindparam("user_id"),
+    _contacts.c.deleted_at.is_(None),
 )
 
 
@@ -497,6 +510,14 @@ def _trend(contact_id: int, agg, at: datetime, settings) -> float:
     return scoring.trend(agg, recent, earlier_last, at, settings)
 
 
+@dataclass(frozen=True)
+class _LastInteraction:
+    id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    note: str
+
+
 def lookup(user: User, kind: str, value: str) -> dict | None:
     """`contact_dict` of the contact holding an identity (None if nobody does): what the
     overlay asks for on every page, in one statement (three for a tie active in the last 30
@@ -505,13 +526,15 @@ def lookup(user: User, kind: str, value: str) -> dict | None:
     if not rows:
         return None
     row = rows[0]
-    identities = sorted({(r.held_kind, r.held_value) for r in rows})
     stats = row if row.stats_contact_id is not None else None
-    last = None
-    if stats is not None and row.last_occurred_at is not None:
-        last = _LastInteraction(
-            row.last_interaction_id, row.last_kind, row.last_occurred_at, row.last_note
-        )
+    rank = _rank_of_stored(user, row.score, row.ledger_version) if stats else None
+    return _contact_of(rows, _tie(row.id, stats, user, rank=rank, last=_last_of(row)))
+
+
+def _contact_of(rows, tie: dict, **changed) -> dict:
+    """`contact_dict`'s shape from a contact view's rows."""
+    row = rows[0]
+    identities = sorted({(r.held_kind, r.held_value) for r in rows if r.held_kind is not None})
     return {
         "id": row.id,
         "name": row.name,
@@ -519,22 +542,18 @@ def lookup(user: User, kind: str, value: str) -> dict | None:
         "notes": row.notes,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
-        "tie": _tie(
-            row.id,
-            stats,
-            user,
-            rank=_rank_of_stored(user, row.score, row.ledger_version) if stats else None,
-            last=last,
-        ),
+        **changed,
+        "tie": tie,
     }
 
 
-@dataclass(frozen=True)
-class _LastInteraction:
-    id: uuid.UUID
-    kind: str
-    occurred_at: datetime
-    note: str
+def _last_of(row) -> _LastInteraction | None:
+    """The last interaction a contact view's row carries."""
+    if row.stats_contact_id is None or row.last_occurred_at is None:
+        return None
+    return _LastInteraction(
+        row.last_interaction_id, row.last_kind, row.last_occurred_at, row.last_note
+    )
 
 
 def contact_dict(contact: Contact, user: User, **tie_options) -> dict:
@@ -767,31 +786,125 @@ def record_interaction(
         )
         if duplicate is not None:
             return duplicate, False
+    row = Interaction(**_new_interaction(user, device, interaction_id, contact.id, data))
+    db.session.add(row)
+    db.session.flush()
+    adjust_stats(contact, user, added=row)
+    contact.updated_at = row.created_at
+    _record_interaction(user, row, "upsert")
+    _record_contact(user, contact)
+    return row, True
+
+
+def _new_interaction(
+    user: User, device: Device | None, interaction_id: uuid.UUID, contact_id: int, data: dict
+) -> dict:
+    """The columns of a new interaction: the request's fields over the defaults."""
     now = utcnow()
-    defaults = {
+    return {
+        "id": interaction_id,
+        "user_id": user.id,
+        "contact_id": contact_id,
+        "device_id": device.id if device else None,
         "occurred_at": now,
         "initiated_by": "me",
         "closeness": None,
         "favor_direction": None,
         "favor_value": 0,
         "note": "",
+        "external_ref": None,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        **_fields_from(data),
     }
-    row = Interaction(
-        id=interaction_id,
-        user_id=user.id,
-        contact_id=contact.id,
-        device_id=device.id if device else None,
-        created_at=now,
-        updated_at=now,
-        **{**defaults, **_fields_from(data)},
+
+
+# ---- the one-click log ------------------------------------------------------------------------
+# What the extension sends most: a new interaction with someone already in the ledger. It runs
+# as a few plain statements while the write lock is held, and its answer is computed once, for
+# the changes feed and for the reply alike.
+_TAKEN = select(_interactions.c.id).where(_interactions.c.id == bindparam("id"))
+_SAME_REF = (
+    select(_interactions.c.id)
+    .where(
+        _interactions.c.user_id == bindparam("user_id"),
+        _interactions.c.contact_id == bindparam("contact_id"),
+        _interactions.c.external_ref == bindparam("ref"),
+        _interactions.c.deleted_at.is_(None),
     )
-    db.session.add(row)
-    db.session.flush()
-    adjust_stats(contact, user, added=row)
-    contact.updated_at = now
-    _record_interaction(user, row, "upsert")
-    _record_contact(user, contact)
-    return row, True
+    .limit(1)
+)
+
+
+def log_interaction(
+    user: User, device: Device | None, interaction_id: uuid.UUID, data: dict
+) -> dict | None:
+    """`record_interaction` for its common case, answered as `{interaction, contact, tie}`.
+
+    Returns None, having written nothing, for every other case (a replay, an id taken, a
+    contact or identity to create, an external_ref logged before, a contact not found), which
+    `record_interaction` then decides as it always does.
+    """
+    lock_user(user)
+    if db.session.execute(_TAKEN, {"id": interaction_id}).first() is not None:
+        return None
+    rows = _existing_contact(user, data)
+    if not rows or rows[0].stats_contact_id is None:
+        return None
+    contact = rows[0]
+    ref = data.get("external_ref")
+    if ref:
+        params = {"user_id": user.id, "contact_id": contact.id, "ref": ref}
+        if db.session.execute(_SAME_REF, params).first() is not None:
+            return None
+    values = _new_interaction(user, device, interaction_id, contact.id, data)
+    db.session.execute(insert(_interactions), values)
+    row = SimpleNamespace(**values)
+
+    settings = model_settings(user)
+    agg = aggregate_of(contact)
+    agg.apply(event_of(row), settings, +1)
+    later = _is_later(row, contact)
+    stats = SimpleNamespace(
+        **{name: getattr(agg, name) for name in _AGGREGATE_FIELDS},
+        score=scoring.score_at(agg, row.created_at, settings),
+        last_interaction_id=row.id if later else contact.last_interaction_id,
+    )
+    db.session.execute(
+        update(_stats).where(_stats.c.contact_id == contact.id).values(**vars(stats))
+    )
+    db.session.execute(
+        update(_contacts).where(_contacts.c.id == contact.id).values(updated_at=row.created_at)
+    )
+    tie = _tie(contact.id, stats, user, last=row if later else _last_of(contact))
+    answer = {
+        "interaction": interaction_dict(row),
+        "contact": _contact_of(rows, tie, updated_at=row.created_at),
+        "tie": tie,
+    }
+    snapshot = {**answer["contact"], "tie": {**tie, "trend_30d": None}}  # as _record_contact
+    changes = [
+        _change(user, "interaction", row.id, "upsert", _jsonable(answer["interaction"])),
+        _change(user, "contact", contact.id, "upsert", _jsonable(snapshot)),
+    ]
+    db.session.execute(insert(Change.__table__), changes)
+    return answer
+
+
+def _existing_contact(user: User, data: dict) -> list:
+    """The contact view's rows of the contact the new interaction is for, if it exists and
+    holds every identity given; else []."""
+    if "contact_id" in data:
+        params = {"user_id": user.id, "contact_id": data["contact_id"]}
+        return db.session.execute(_CONTACT_BY_ID, params).all()
+    wanted = {(i["kind"], i["value"]) for i in data["contact"].get("identities", [])}
+    if not wanted:
+        return []
+    kind, value = min(wanted)
+    rows = db.session.execute(_LOOKUP, {"user_id": user.id, "kind": kind, "value": value}).all()
+    held = {(r.held_kind, r.held_value) for r in rows}
+    return rows if wanted <= held else []
 
 
 def update_interaction(user: User, row: Interaction, data: dict) -> Interaction:

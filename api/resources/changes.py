@@ -11,7 +11,7 @@ blp = Blueprint("changes", __name__, url_prefix="/api/v1", description="The sync
 
 @blp.route("/changes")
 class Changes(MethodView):
-    @blp.arguments(ChangesArgsSchema, location="query")
+    @blp.arguments(ChangesArgsSchema(), location="query")
     @blp.response(200, ChangesSchema)
     def get(self, args):
         """Every write after `since`, in commit order; pass the returned `cursor` next time."""

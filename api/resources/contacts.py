@@ -19,7 +19,7 @@ blp = Blueprint("contacts", __name__, url_prefix="/api/v1", description="People 
 
 @blp.route("/contacts")
 class Contacts(MethodView):
-    @blp.arguments(ContactListArgsSchema, location="query")
+    @blp.arguments(ContactListArgsSchema(), location="query")
     @blp.response(200, ContactPageSchema)
     def get(self, args):
         """Contacts, strongest first by default (`sort=score|name|recent`), paged."""
@@ -60,7 +60,7 @@ class Contacts(MethodView):
             "total": total,
         }
 
-    @blp.arguments(ContactInSchema)
+    @blp.arguments(ContactInSchema())
     @blp.response(201, ContactOutSchema)
     def post(self, data):
         """Add a contact; an identity another contact already holds is a 409."""
@@ -76,7 +76,7 @@ class ContactItem(MethodView):
         """One contact with its tie."""
         return ledger.contact_dict(ledger.get_contact(g.user, contact_id), g.user)
 
-    @blp.arguments(ContactPatchSchema)
+    @blp.arguments(ContactPatchSchema())
     @blp.response(200, ContactOutSchema)
     def patch(self, data, contact_id):
         """Rename, re-note or replace the identities of a contact."""

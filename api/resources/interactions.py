@@ -23,19 +23,28 @@ def commit_and_answer(row) -> dict:
     return {"interaction": ledger.interaction_dict(row), "contact": data, "tie": data["tie"]}
 
 
+def log(interaction_id: uuid.UUID, data: dict) -> tuple[dict, int]:
+    """Log a new interaction (201), or answer with the one already stored for it (200)."""
+    answer = ledger.log_interaction(g.user, g.device, interaction_id, data)
+    if answer is not None:
+        db.session.commit()
+        return answer, 201
+    row, created = ledger.record_interaction(g.user, g.device, interaction_id, data)
+    return commit_and_answer(row), 201 if created else 200
+
+
 @blp.route("/interactions")
 class Interactions(MethodView):
-    @blp.arguments(InteractionInSchema)
+    @blp.arguments(InteractionInSchema())
     @blp.response(201, InteractionResultSchema)
     def post(self, data):
         """Log an interaction with a server-assigned id."""
-        row, _ = ledger.record_interaction(g.user, g.device, uuid.uuid4(), data)
-        return commit_and_answer(row)
+        return log(uuid.uuid4(), data)[0]
 
 
 @blp.route("/interactions/<uuid:interaction_id>")
 class InteractionItem(MethodView):
-    @blp.arguments(InteractionInSchema)
+    @blp.arguments(InteractionInSchema())
     @blp.response(201, InteractionResultSchema)
     @blp.alt_response(200, schema=InteractionResultSchema, description="Already stored")
     def put(self, data, interaction_id):
@@ -44,10 +53,9 @@ class InteractionItem(MethodView):
         With an inline `contact` the first log creates the contact; an `external_ref` already
         logged for that contact returns the stored interaction instead of a second one.
         """
-        row, created = ledger.record_interaction(g.user, g.device, interaction_id, data)
-        return commit_and_answer(row), 201 if created else 200
+        return log(interaction_id, data)
 
-    @blp.arguments(InteractionPatchSchema)
+    @blp.arguments(InteractionPatchSchema())
     @blp.response(200, InteractionResultSchema)
     def patch(self, data, interaction_id):
         """Edit an interaction; the last write by server time wins."""

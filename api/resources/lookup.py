@@ -11,7 +11,7 @@ blp = Blueprint("lookup", __name__, url_prefix="/api/v1", description="The perso
 
 @blp.route("/lookup")
 class Lookup(MethodView):
-    @blp.arguments(LookupArgsSchema, location="query")
+    @blp.arguments(LookupArgsSchema(), location="query")
     @blp.response(200, LookupResultSchema)
     def get(self, args):
         """The tie with the person behind a LinkedIn profile (URL or slug) or an email address.

@@ -18,7 +18,7 @@ _DUMMY_HASH = "scrypt:32768:8:1$abcdefghijklmnop$" + "0" * 128
 @blp.route("/pair", endpoint="pair")
 class Pair(MethodView):
     @blp.doc(security=[])  # no token needed
-    @blp.arguments(PairSchema)
+    @blp.arguments(PairSchema())
     @blp.response(201, PairResultSchema)
     def post(self, data):
         """Exchange a one-time pairing code (or a username and password) for a device token.

@@ -18,7 +18,7 @@ class Settings(MethodView):
         """The scoring model's settings in force for this user."""
         return asdict(ledger.model_settings(g.user))
 
-    @blp.arguments(SettingsSchema)
+    @blp.arguments(SettingsSchema())
     @blp.response(200, SettingsOutSchema)
     def patch(self, data):
         """Change weights, half-lives or per-kind defaults; every score is rebuilt."""
