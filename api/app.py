@@ -87,10 +87,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             return
         if request.endpoint not in auth.PUBLIC_ENDPOINTS:
             auth.authenticate()
+            auth.note_seen(g.device)
         if request.method not in database.READ_ONLY_METHODS:
             database.end_read_before_write(db.session())
-        if "device" in g:
-            auth.note_seen(g.device)
         _refuse_unparseable_json()
 
     @app.after_request

@@ -3,7 +3,8 @@
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 
 from flask import current_app, g, request
 from flask_smorest import abort
@@ -106,12 +107,45 @@ def redeem_pairing_code(code: str) -> User | None:
     return db.session.get(User, user_id) if user_id is not None else None
 
 
+@dataclass(frozen=True)
+class Account:
+    """The user a request acts for, as read with its token: a plain snapshot, since most
+    requests only read. A write re-reads it under the lock (`ledger.lock_user`)."""
+
+    id: int
+    username: str
+    settings: dict | None
+    created_at: datetime
+    scores_refreshed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The device a request comes from."""
+
+    id: int
+    user_id: int
+    last_seen_at: datetime | None
+
+
+_users, _devices = User.__table__, Device.__table__
+ACCOUNT_COLUMNS = tuple(_users.c[f.name] for f in fields(Account))
 # Every request's first statement: the device and its user in one query, built once.
 _DEVICE_AND_USER = (
-    select(Device, User)
-    .join(User, User.id == Device.user_id)
-    .where(Device.token_hash == bindparam("token_hash"))
+    select(
+        _devices.c.id.label("device_id"),
+        _devices.c.token_hash,
+        _devices.c.revoked_at,
+        _devices.c.last_seen_at,
+        *ACCOUNT_COLUMNS,
+    )
+    .join_from(_devices, _users, _users.c.id == _devices.c.user_id)
+    .where(_devices.c.token_hash == bindparam("token_hash"))
 )
+
+
+def account_of(row) -> Account:
+    return Account(**{f.name: getattr(row, f.name) for f in fields(Account)})
 
 
 def authenticate() -> None:
@@ -123,27 +157,26 @@ def authenticate() -> None:
     token = token.strip()
     wanted = digest(token)
     found = db.session.execute(_DEVICE_AND_USER, {"token_hash": wanted}).first()
-    device, user = found if found is not None else (None, None)
     # The lookup is by digest; comparing again in constant time keeps timing independent of it.
-    if device is None or not hmac.compare_digest(device.token_hash, wanted):
+    if found is None or not hmac.compare_digest(found.token_hash, wanted):
         abort(401, message="Unknown device token.")
-    if device.revoked_at is not None:
+    if found.revoked_at is not None:
         abort(401, message="This device was disconnected; pair it again.")
-    g.device = device
-    g.user = user
+    g.device = Caller(found.device_id, found.id, found.last_seen_at)
+    g.user = account_of(found)
 
 
-def note_seen(device: Device) -> None:
-    """Keep `last_seen_at` roughly current without a write on every request."""
+def note_seen(device: Caller) -> None:
+    """Keep `last_seen_at` roughly current without a write on every request.
+
+    A short transaction of its own, taken before the request's own write (if any) begins; it
+    gives way if the database is busy: another request will note it.
+    """
     now = utcnow()
     if device.last_seen_at and now - device.last_seen_at < timedelta(minutes=5):
         return
-    if request.method not in ("GET", "HEAD"):
-        device.last_seen_at = now  # committed with the request's own write
-        return
-    # A read holds no write lock, so a short transaction of its own cannot wait on itself.
     try:
         with db.engine.begin() as conn:
             conn.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
-    except OperationalError:  # busy: another request will note it
+    except OperationalError:
         pass

@@ -18,10 +18,12 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.util import identity_key
 
-from . import scoring
+from . import auth, scoring
+from .auth import Account
 from .models import Change, Contact, ContactStats, Device, Identity, Interaction, User, db, utcnow
 
 _AGGREGATE_FIELDS = [f.name for f in dataclass_fields(scoring.Aggregate)]
+_users = User.__table__
 
 
 # ---- per-user model settings and locking ------------------------------------------------------
@@ -31,26 +33,27 @@ def model_settings(user: User) -> scoring.ModelSettings:
     return scoring.ModelSettings.from_overrides(user.settings)
 
 
-def lock_user(user: User) -> None:
-    """Serialise one user's writes, so the changes feed's order is the commit order, and re-read
-    the user's settings as of the lock (the token check read them before it).
+def lock_user(user: Account | User) -> Account:
+    """Serialise one user's writes, so the changes feed's order is the commit order; returns
+    the user as of the lock (the token check read it earlier: settings may have changed).
 
     PostgreSQL: a row lock on the user. SQLite: every write transaction already holds the
     database's write lock (BEGIN IMMEDIATE, see database.py).
     """
-    reread = select(User).where(User.id == user.id).execution_options(populate_existing=True)
+    reread = select(*auth.ACCOUNT_COLUMNS).where(_users.c.id == user.id)
     if db.engine.dialect.name != "sqlite":
         reread = reread.with_for_update()
-    db.session.execute(reread)
+    return auth.account_of(db.session.execute(reread).one())
 
 
-def lock_and_reload(user: User, row: Contact | Interaction) -> None:
+def lock_and_reload(user: Account, row: Contact | Interaction) -> Account:
     """Lock the user's ledger, then re-read `row`, which was loaded before the lock: a write
     that committed while this one waited (PostgreSQL, READ COMMITTED) may have edited or
     deleted it, and aggregates adjusted from a stale version would drift from the ledger."""
-    lock_user(user)
+    user = lock_user(user)
     if db.engine.dialect.name != "sqlite":  # SQLite: the transaction began with the lock
         db.session.refresh(row)
+    return user
 
 
 def record_change(user: User, entity: str, entity_id, op: str, data: dict | None) -> None:
@@ -192,8 +195,8 @@ def rebuild_user(user: User) -> int:
     db.session.execute(delete(ContactStats).where(ContactStats.user_id == user.id))
     if stats:
         db.session.execute(insert(ContactStats), stats)
-    db.session.expire_all()  # contacts already loaded see their new aggregates
-    user.scores_refreshed_at = now
+    db.session.execute(update(_users).where(_users.c.id == user.id).values(scores_refreshed_at=now))
+    db.session.expire_all()  # objects already loaded see their new aggregates and stamp
     return len(contact_ids)
 
 
@@ -637,7 +640,7 @@ def _record_contact(user: User, contact: Contact) -> None:
 
 
 def create_contact(user: User, data: dict) -> Contact:
-    lock_user(user)
+    user = lock_user(user)
     contact = _new_contact(user, data)
     _record_contact(user, contact)
     return contact
@@ -672,7 +675,7 @@ def _record_identity(user: User, ident: Identity, op: str) -> None:
 
 
 def update_contact(user: User, contact: Contact, data: dict) -> Contact:
-    lock_and_reload(user, contact)
+    user = lock_and_reload(user, contact)
     if contact.deleted_at is not None:
         abort(404, message=f"No contact {contact.id}.")
     if "name" in data:
@@ -695,7 +698,7 @@ def update_contact(user: User, contact: Contact, data: dict) -> Contact:
 
 def delete_contact(user: User, contact: Contact) -> None:
     """Soft-deletes the contact and its interactions; frees its identities for reuse."""
-    lock_and_reload(user, contact)
+    user = lock_and_reload(user, contact)
     if contact.deleted_at is not None:
         abort(404, message=f"No contact {contact.id}.")
     now = utcnow()
@@ -767,7 +770,7 @@ def record_interaction(
     user: User, device: Device | None, interaction_id: uuid.UUID, data: dict
 ) -> tuple[Interaction, bool]:
     """Create an interaction with a client-chosen id; a replay returns the stored one unchanged."""
-    lock_user(user)
+    user = lock_user(user)
     existing = db.session.get(Interaction, interaction_id)
     if existing is not None:
         if existing.user_id != user.id:
@@ -846,7 +849,7 @@ def log_interaction(
     contact or identity to create, an external_ref logged before, a contact not found), which
     `record_interaction` then decides as it always does.
     """
-    lock_user(user)
+    user = lock_user(user)
     if db.session.execute(_TAKEN, {"id": interaction_id}).first() is not None:
         return None
     rows = _existing_contact(user, data)
@@ -909,7 +912,7 @@ def _existing_contact(user: User, data: dict) -> list:
 
 def update_interaction(user: User, row: Interaction, data: dict) -> Interaction:
     """Last write by server time wins; the version it replaces stays in the changes feed."""
-    lock_and_reload(user, row)
+    user = lock_and_reload(user, row)
     if row.deleted_at is not None:
         abort(409, message="That interaction was deleted; a delete wins over an older edit.")
     old_contact = get_contact(user, row.contact_id)
@@ -932,7 +935,7 @@ def update_interaction(user: User, row: Interaction, data: dict) -> Interaction:
 
 
 def delete_interaction(user: User, row: Interaction) -> Interaction:
-    lock_and_reload(user, row)
+    user = lock_and_reload(user, row)
     if row.deleted_at is not None:
         return row
     contact = get_contact(user, row.contact_id)

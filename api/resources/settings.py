@@ -1,11 +1,12 @@
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import update
 
 from .. import ledger
-from ..models import db
+from ..models import User, db
 from ..schemas import SettingsOutSchema, SettingsSchema
 
 blp = Blueprint("settings", __name__, url_prefix="/api/v1", description="Scoring settings")
@@ -22,11 +23,13 @@ class Settings(MethodView):
     @blp.response(200, SettingsOutSchema)
     def patch(self, data):
         """Change weights, half-lives or per-kind defaults; every score is rebuilt."""
-        ledger.lock_user(g.user)
-        merged = dict(g.user.settings or {})
+        user = ledger.lock_user(g.user)
+        merged = dict(user.settings or {})
         for key, value in data.items():
             merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
-        g.user.settings = merged
-        ledger.rebuild_user(g.user)
+        users = User.__table__
+        db.session.execute(update(users).where(users.c.id == user.id).values(settings=merged))
+        user = replace(user, settings=merged)
+        ledger.rebuild_user(user)
         db.session.commit()
-        return asdict(ledger.model_settings(g.user))
+        return asdict(ledger.model_settings(user))
