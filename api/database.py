@@ -106,12 +106,13 @@ def configure_engine(engine: Engine, synchronous: str = "NORMAL") -> None:
     def _on_begin(connection):
         # A deferred transaction that reads and then writes fails at once when another process
         # wrote in between; taking the write lock up front lets writers queue instead.
+        driver = connection.connection.dbapi_connection  # no statement events: cheap
         if not _takes_write_lock():
-            connection.exec_driver_sql("BEGIN")
+            driver.execute("BEGIN")
             return
         _queue_for_writing(connection.info)
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            driver.execute("BEGIN IMMEDIATE")
         except BaseException:
             _leave_queue(connection.info)
             raise

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 from types import SimpleNamespace
@@ -15,6 +15,8 @@ from types import SimpleNamespace
 from flask import current_app, g
 from flask_smorest import abort
 from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.util import identity_key
 
@@ -33,6 +35,10 @@ def model_settings(user: User) -> scoring.ModelSettings:
     return scoring.ModelSettings.from_overrides(user.settings)
 
 
+_REREAD_USER = select(*auth.ACCOUNT_COLUMNS).where(_users.c.id == bindparam("user_id"))
+_REREAD_AND_LOCK_USER = _REREAD_USER.with_for_update()
+
+
 def lock_user(user: Account | User) -> Account:
     """Serialise one user's writes, so the changes feed's order is the commit order; returns
     the user as of the lock (the token check read it earlier: settings may have changed).
@@ -40,10 +46,9 @@ def lock_user(user: Account | User) -> Account:
     PostgreSQL: a row lock on the user. SQLite: every write transaction already holds the
     database's write lock (BEGIN IMMEDIATE, see database.py).
     """
-    reread = select(*auth.ACCOUNT_COLUMNS).where(_users.c.id == user.id)
-    if db.engine.dialect.name != "sqlite":
-        reread = reread.with_for_update()
-    return auth.account_of(db.session.execute(reread).one())
+    sqlite = db.engine.dialect.name == "sqlite"
+    reread = _REREAD_USER if sqlite else _REREAD_AND_LOCK_USER
+    return auth.account_of(db.session.connection().execute(reread, {"user_id": user.id}).one())
 
 
 def lock_and_reload(user: Account, row: Contact | Interaction) -> Account:
@@ -333,6 +338,10 @@ def _contact_view(source, *where):
             _interactions.c.note.label("last_note"),
             _held.c.kind.label("held_kind"),
             _held.c.value.label("held_value"),
+            select(_users.c.settings)
+            .where(_users.c.id == _contacts.c.user_id)
+            .scalar_subquery()
+            .label("owner_settings"),
             select(func.max(Change.__table__.c.seq))
             .where(Change.__table__.c.user_id == _contacts.c.user_id)
             .scalar_subquery()
@@ -458,9 +467,12 @@ def tie_of(
 _UNREAD = object()
 
 
-def _tie(contact_id: int, stats, user: User, *, rank=None, with_trend=True, last=_UNREAD) -> dict:
+def _tie(
+    contact_id: int, stats, user: User, *, rank=None, with_trend=True, last=_UNREAD, recent=None
+) -> dict:
     """The tie from a contact's aggregates (a ContactStats or a row with its columns, or None)
-    and its last interaction (anything with id, kind, occurred_at and note; read if not given)."""
+    and its last interaction (anything with id, kind, occurred_at and note; read if not given).
+    `recent`: the trend's window as `_trend` would read it, when the caller knows it."""
     at = utcnow()
     settings = model_settings(user)
     agg = aggregate_of(stats)
@@ -494,23 +506,28 @@ def _tie(contact_id: int, stats, user: User, *, rank=None, with_trend=True, last
         if agg.first_at
         else None,
         "cadence_days": round(cadence, 1) if cadence is not None else None,
-        "trend_30d": round(_trend(contact_id, agg, at, settings), 1) if with_trend else None,
+        "trend_30d": round(_trend(contact_id, agg, at, settings, recent), 1)
+        if with_trend
+        else None,
         "computed_at": at,
     }
 
 
-def _trend(contact_id: int, agg, at: datetime, settings) -> float:
+def _trend(contact_id: int, agg, at: datetime, settings, recent=None) -> float:
+    """`recent`, if given: (the events of the last 30 days, the last event before them)."""
     if agg.count <= 0:
         return 0.0
     since = at - timedelta(days=30)
-    if agg.last_at is not None and agg.last_at <= since.timestamp():
+    if recent is not None:
+        events, earlier_last = recent
+    elif agg.last_at is not None and agg.last_at <= since.timestamp():
         # Nothing in the last 30 days (most ties): the aggregates answer without a query.
-        recent, earlier_last = [], datetime.fromtimestamp(agg.last_at, at.tzinfo)
+        events, earlier_last = [], datetime.fromtimestamp(agg.last_at, at.tzinfo)
     else:
         params = {"contact_id": contact_id, "since": since}
-        recent = [scoring.Event(*row) for row in db.session.execute(_RECENT, params)]
+        events = [scoring.Event(*row) for row in db.session.execute(_RECENT, params)]
         earlier_last = db.session.execute(_EARLIER_LAST, params).scalar()
-    return scoring.trend(agg, recent, earlier_last, at, settings)
+    return scoring.trend(agg, events, earlier_last, at, settings)
 
 
 @dataclass(frozen=True)
@@ -827,7 +844,6 @@ def _new_interaction(
 # What the extension sends most: a new interaction with someone already in the ledger. It runs
 # as a few plain statements while the write lock is held, and its answer is computed once, for
 # the changes feed and for the reply alike.
-_TAKEN = select(_interactions.c.id).where(_interactions.c.id == bindparam("id"))
 _SAME_REF = (
     select(_interactions.c.id)
     .where(
@@ -837,6 +853,17 @@ _SAME_REF = (
         _interactions.c.deleted_at.is_(None),
     )
     .limit(1)
+)
+_STATS_COLUMNS = [*_AGGREGATE_FIELDS, "score", "last_interaction_id"]
+_STORE_STATS = (
+    update(_stats)
+    .where(_stats.c.contact_id == bindparam("contact"))
+    .values({name: bindparam(f"new_{name}") for name in _STATS_COLUMNS})
+)
+_TOUCH_CONTACT = (
+    update(_contacts)
+    .where(_contacts.c.id == bindparam("contact"))
+    .values(updated_at=bindparam("at"))
 )
 
 
@@ -849,20 +876,23 @@ def log_interaction(
     contact or identity to create, an external_ref logged before, a contact not found), which
     `record_interaction` then decides as it always does.
     """
-    user = lock_user(user)
-    if db.session.execute(_TAKEN, {"id": interaction_id}).first() is not None:
-        return None
-    rows = _existing_contact(user, data)
+    conn = db.session.connection()
+    if conn.dialect.name != "sqlite":
+        lock_user(user)  # SQLite: the transaction holds the database's write lock already
+    rows = _existing_contact(conn, user, data)
     if not rows or rows[0].stats_contact_id is None:
         return None
     contact = rows[0]
+    # The settings as of the lock, read with the contact (the token check read them earlier).
+    user = replace(user, settings=contact.owner_settings)
     ref = data.get("external_ref")
     if ref:
         params = {"user_id": user.id, "contact_id": contact.id, "ref": ref}
-        if db.session.execute(_SAME_REF, params).first() is not None:
+        if conn.execute(_SAME_REF, params).first() is not None:
             return None
     values = _new_interaction(user, device, interaction_id, contact.id, data)
-    db.session.execute(insert(_interactions), values)
+    if conn.execute(_INSERT_NEW[conn.dialect.name], values).first() is None:
+        return None  # the id is taken: a replay, or someone else's
     row = SimpleNamespace(**values)
 
     settings = model_settings(user)
@@ -874,13 +904,16 @@ def log_interaction(
         score=scoring.score_at(agg, row.created_at, settings),
         last_interaction_id=row.id if later else contact.last_interaction_id,
     )
-    db.session.execute(
-        update(_stats).where(_stats.c.contact_id == contact.id).values(**vars(stats))
+    new = {f"new_{name}": getattr(stats, name) for name in _STATS_COLUMNS}
+    conn.execute(_STORE_STATS, {"contact": contact.id, **new})
+    conn.execute(_TOUCH_CONTACT, {"contact": contact.id, "at": row.created_at})
+    tie = _tie(
+        contact.id,
+        stats,
+        user,
+        last=row if later else _last_of(contact),
+        recent=_window_with(contact, row),
     )
-    db.session.execute(
-        update(_contacts).where(_contacts.c.id == contact.id).values(updated_at=row.created_at)
-    )
-    tie = _tie(contact.id, stats, user, last=row if later else _last_of(contact))
     answer = {
         "interaction": interaction_dict(row),
         "contact": _contact_of(rows, tie, updated_at=row.created_at),
@@ -891,21 +924,42 @@ def log_interaction(
         _change(user, "interaction", row.id, "upsert", _jsonable(answer["interaction"])),
         _change(user, "contact", contact.id, "upsert", _jsonable(snapshot)),
     ]
-    db.session.execute(insert(Change.__table__), changes)
+    conn.execute(insert(Change.__table__), changes)
     return answer
 
 
-def _existing_contact(user: User, data: dict) -> list:
+# INSERTs of an interaction that insert (and return) nothing if its id is taken, per dialect.
+_INSERT_NEW = {
+    name: dialect_insert(_interactions)
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(_interactions.c.id)
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+
+
+def _window_with(contact, row):
+    """The trend's window (events of the last 30 days, the last before them) once `row` is
+    added to a contact quiet for 30 days: known without a query. None otherwise."""
+    since = (utcnow() - timedelta(days=30)).timestamp()
+    if contact.last_at is not None and contact.last_at > since:
+        return None  # the contact had other recent events: `_trend` reads them
+    before = datetime.fromtimestamp(contact.last_at, UTC) if contact.last_at else None
+    if row.occurred_at.timestamp() <= since:
+        return None  # a backdated log: the window is empty and the aggregates answer
+    return [event_of(row)], before
+
+
+def _existing_contact(conn, user: User, data: dict) -> list:
     """The contact view's rows of the contact the new interaction is for, if it exists and
     holds every identity given; else []."""
     if "contact_id" in data:
         params = {"user_id": user.id, "contact_id": data["contact_id"]}
-        return db.session.execute(_CONTACT_BY_ID, params).all()
+        return conn.execute(_CONTACT_BY_ID, params).all()
     wanted = {(i["kind"], i["value"]) for i in data["contact"].get("identities", [])}
     if not wanted:
         return []
     kind, value = min(wanted)
-    rows = db.session.execute(_LOOKUP, {"user_id": user.id, "kind": kind, "value": value}).all()
+    rows = conn.execute(_LOOKUP, {"user_id": user.id, "kind": kind, "value": value}).all()
     held = {(r.held_kind, r.held_value) for r in rows}
     return rows if wanted <= held else []
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 # The deployment set-up (docs/deploy.md): two worker processes with four threads each. The
 # ceiling is served by the very same command, only the application differs.
-GUNICORN_ARGS = ["--workers", "2", "--worker-class", "gthread", "--threads", "4"]
+GUNICORN_ARGS = ["--workers", "2"]
 # Several servers run side by side here: gunicorn 27+ would give them one control socket.
 _OWN_ARGS = ["--no-control-socket"] if gunicorn.version_info >= (27,) else []
 API_APP = "api:create_app()"
