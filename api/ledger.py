@@ -506,15 +506,16 @@ def _tie(
         if agg.first_at
         else None,
         "cadence_days": round(cadence, 1) if cadence is not None else None,
-        "trend_30d": round(_trend(contact_id, agg, at, settings, recent), 1)
+        "trend_30d": round(_trend(contact_id, agg, at, settings, recent, value), 1)
         if with_trend
         else None,
         "computed_at": at,
     }
 
 
-def _trend(contact_id: int, agg, at: datetime, settings, recent=None) -> float:
-    """`recent`, if given: (the events of the last 30 days, the last event before them)."""
+def _trend(contact_id: int, agg, at: datetime, settings, recent=None, now=None) -> float:
+    """`recent`, if given: (the events of the last 30 days, the last event before them);
+    `now`: the score at `at`."""
     if agg.count <= 0:
         return 0.0
     since = at - timedelta(days=30)
@@ -527,7 +528,7 @@ def _trend(contact_id: int, agg, at: datetime, settings, recent=None) -> float:
         params = {"contact_id": contact_id, "since": since}
         events = [scoring.Event(*row) for row in db.session.execute(_RECENT, params)]
         earlier_last = db.session.execute(_EARLIER_LAST, params).scalar()
-    return scoring.trend(agg, events, earlier_last, at, settings)
+    return scoring.trend(agg, events, earlier_last, at, settings, now=now)
 
 
 @dataclass(frozen=True)
@@ -653,7 +654,7 @@ def _unique(identities: list[dict]) -> list[dict]:
 def _record_contact(user: User, contact: Contact) -> None:
     db.session.flush()
     snapshot = contact_dict(contact, user, with_trend=False)
-    record_change(user, "contact", contact.id, "upsert", _jsonable(snapshot))
+    record_change(user, "contact", contact.id, "upsert", jsonable(snapshot))
 
 
 def create_contact(user: User, data: dict) -> Contact:
@@ -780,7 +781,7 @@ def _contact_for_new_interaction(user: User, data: dict) -> Contact:
 
 
 def _record_interaction(user: User, row: Interaction, op: str) -> None:
-    record_change(user, "interaction", row.id, op, _jsonable(interaction_dict(row)))
+    record_change(user, "interaction", row.id, op, jsonable(interaction_dict(row)))
 
 
 def record_interaction(
@@ -921,8 +922,8 @@ def log_interaction(
     }
     snapshot = {**answer["contact"], "tie": {**tie, "trend_30d": None}}  # as _record_contact
     changes = [
-        _change(user, "interaction", row.id, "upsert", _jsonable(answer["interaction"])),
-        _change(user, "contact", contact.id, "upsert", _jsonable(snapshot)),
+        _change(user, "interaction", row.id, "upsert", jsonable(answer["interaction"])),
+        _change(user, "contact", contact.id, "upsert", jsonable(snapshot)),
     ]
     conn.execute(insert(Change.__table__), changes)
     return answer
@@ -1001,12 +1002,12 @@ def delete_interaction(user: User, row: Interaction) -> Interaction:
     return row
 
 
-def _jsonable(value):
+def jsonable(value):
     """Plain JSON types for the changes feed's snapshots."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, uuid.UUID):

@@ -396,17 +396,19 @@ def trend(
     at: datetime,
     settings: ModelSettings,
     days: int = 30,
+    now: float | None = None,
 ) -> float:
     """Score now minus the score `days` ago: the aggregate without the events since then.
 
     `recent` are the events after `at - days` (an indexed range, not the whole history) and
-    `earlier_last` the latest event before that instant.
+    `earlier_last` the latest event before that instant; `now`, the score at `at` if known.
     """
     then = at - timedelta(days=days)
+    now = score_at(agg, at, settings) if now is None else now
     past = replace(agg)
     for event in recent:
         past.apply(event, settings, sign=-1)
     if past.count <= 0 or earlier_last is None:
-        return score_at(agg, at, settings)
+        return now
     past.last_at = earlier_last.timestamp()
-    return score_at(agg, at, settings) - score_at(past, then, settings)
+    return now - score_at(past, then, settings)

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from .. import ledger
 from ..models import Contact, db
 from ..schemas import InteractionInSchema, InteractionPatchSchema, InteractionResultSchema
+from .answers import json_answer
 
 blp = Blueprint("interactions", __name__, url_prefix="/api/v1", description="The ledger")
 
@@ -23,14 +24,14 @@ def commit_and_answer(row) -> dict:
     return {"interaction": ledger.interaction_dict(row), "contact": data, "tie": data["tie"]}
 
 
-def log(interaction_id: uuid.UUID, data: dict) -> tuple[dict, int]:
-    """Log a new interaction (201), or answer with the one already stored for it (200)."""
+def log(interaction_id: uuid.UUID, data: dict, *, stored_status: int = 200):
+    """Log a new interaction (201), or answer with the one already stored for it."""
     answer = ledger.log_interaction(g.user, g.device, interaction_id, data)
     if answer is not None:
         db.session.commit()
-        return answer, 201
+        return json_answer(answer, 201)
     row, created = ledger.record_interaction(g.user, g.device, interaction_id, data)
-    return commit_and_answer(row), 201 if created else 200
+    return json_answer(commit_and_answer(row), 201 if created else stored_status)
 
 
 @blp.route("/interactions")
@@ -39,7 +40,7 @@ class Interactions(MethodView):
     @blp.response(201, InteractionResultSchema)
     def post(self, data):
         """Log an interaction with a server-assigned id."""
-        return log(uuid.uuid4(), data)[0]
+        return log(uuid.uuid4(), data, stored_status=201)
 
 
 @blp.route("/interactions/<uuid:interaction_id>")

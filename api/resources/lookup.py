@@ -5,6 +5,7 @@ from flask_smorest import Blueprint, abort
 from .. import ledger
 from ..identity import canonical
 from ..schemas import LookupArgsSchema, LookupResultSchema
+from .answers import json_answer
 
 blp = Blueprint("lookup", __name__, url_prefix="/api/v1", description="The person on screen")
 
@@ -25,5 +26,5 @@ class Lookup(MethodView):
             abort(422, message=str(exc), errors={"query": {kind: [str(exc)]}})
         data = ledger.lookup(g.user, kind, value)
         if data is None:
-            return {"contact": None, "tie": None}
-        return {"contact": data, "tie": data["tie"]}
+            return json_answer({"contact": None, "tie": None})
+        return json_answer({"contact": data, "tie": data["tie"]})

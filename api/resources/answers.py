@@ -1,0 +1,19 @@
+"""The busiest answers, encoded straight to JSON.
+
+flask-smorest serialises a view's result through its response schema, which on a lookup or a
+log costs as much as the database work. A view may instead return a Response, which it passes
+through: the lookup and the log do, since their dicts are built in the schema's exact shape
+(tests/server/test_answers.py checks that the body equals the schema's own dump). The schema
+still documents the answer in the OpenAPI spec.
+"""
+
+import json
+
+from flask import Response
+
+from ..ledger import jsonable
+
+
+def json_answer(data: dict, status: int = 200) -> Response:
+    body = json.dumps(jsonable(data), separators=(",", ":"), allow_nan=False)
+    return Response(body, status=status, mimetype="application/json")
