@@ -17,7 +17,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
-# The deployment set-up (docs/deploy.md): two worker processes with four threads each. The
+# The deployment set-up (docs/deploy.md): two of gunicorn's default (sync) worker processes. The
 # ceiling is served by the very same command, only the application differs.
 GUNICORN_ARGS = ["--workers", "2"]
 # Several servers run side by side here: gunicorn 27+ would give them one control socket.
