@@ -91,7 +91,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             auth.authenticate()
             auth.note_seen(g.device)
         if request.method not in database.READ_ONLY_METHODS:
-            database.end_read_before_write(db.session())
+            database.end_read_before_write()
         _refuse_unparseable_json()
 
     @app.after_request
@@ -104,7 +104,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         return response
 
     @app.teardown_request
-    def _forget(_exc):
+    def _forget(exc):
+        database.close_reads(exc)
         g.pop("device", None)
 
     return app

@@ -11,6 +11,7 @@ from flask_smorest import abort
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 
+from . import database
 from .models import Device, PairAttempt, PairingCode, User, db, utcnow
 
 TOKEN_PREFIX = "st_"
@@ -156,7 +157,9 @@ def authenticate() -> None:
         abort(401, message="Missing bearer token.")
     token = token.strip()
     wanted = digest(token)
-    found = db.session.connection().execute(_DEVICE_AND_USER, {"token_hash": wanted}).first()
+    found = (
+        database.connection(db.session).execute(_DEVICE_AND_USER, {"token_hash": wanted}).first()
+    )
     # The lookup is by digest; comparing again in constant time keeps timing independent of it.
     if found is None or not hmac.compare_digest(found.token_hash, wanted):
         abort(401, message="Unknown device token.")

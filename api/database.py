@@ -17,8 +17,8 @@ from alembic import command
 from alembic.config import Config
 from flask import g, has_request_context
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import scoped_session
 
 try:
     import fcntl
@@ -172,14 +172,33 @@ def _takes_write_lock() -> bool:
     return g.get("_sqlite_phase") == "write"
 
 
-def end_read_before_write(session: Session) -> None:
-    """Called once a writing request has checked its token: end that read (keeping what it
-    loaded), so that the next transaction, the request's write, begins with the write lock."""
-    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
-        expire = session.expire_on_commit
-        session.expire_on_commit = False  # the device and user just read stay loaded
-        session.commit()
-        session.expire_on_commit = expire
+def connection(session: scoped_session) -> Connection:
+    """Where a plain statement runs: in the ORM session's transaction if the request has one
+    going (it may hold writes not committed yet), else on the request's read connection.
+
+    The read connection serves the token check and the lookup without the ORM session, whose
+    set-up and teardown cost as much as the statements; it is opened on first use and closed
+    when the request ends (`close_reads`), or when a write is about to begin.
+    """
+    if session.registry.has() and session().in_transaction():
+        return session.connection()
+    reads = g.get("_reads")
+    if reads is None:
+        reads = g._reads = session.get_bind().connect()
+    return reads
+
+
+def close_reads(_exc: BaseException | None = None) -> None:
+    reads = g.pop("_reads", None)
+    if reads is not None:
+        reads.close()
+
+
+def end_read_before_write() -> None:
+    """Called once a writing request has checked its token: end that read, so that the
+    request's write transaction, begun next, is the only one it holds and, on SQLite, begins
+    with the write lock."""
+    close_reads()
     g._sqlite_phase = "write"
 
 

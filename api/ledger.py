@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.util import identity_key
 
-from . import auth, scoring
+from . import auth, database, scoring
 from .auth import Account
 from .models import Change, Contact, ContactStats, Device, Identity, Interaction, User, db, utcnow
 
@@ -29,6 +29,11 @@ _users = User.__table__
 
 
 # ---- per-user model settings and locking ------------------------------------------------------
+
+
+def _connection():
+    """Where the plain statements below run (see database.connection)."""
+    return database.connection(db.session)
 
 
 def model_settings(user: User) -> scoring.ModelSettings:
@@ -378,7 +383,7 @@ def rank_of(user_id: int, value: float, contact_id: int | None = None) -> int:
         "score": value,
         "contact_id": -1 if contact_id is None else contact_id,
     }
-    return (db.session.connection().execute(_RANK, params).scalar() or 0) + 1
+    return (_connection().execute(_RANK, params).scalar() or 0) + 1
 
 
 def last_interactions(stats: list) -> dict:
@@ -387,7 +392,7 @@ def last_interactions(stats: list) -> dict:
     ids = [s.last_interaction_id for s in stats if s is not None and s.last_interaction_id]
     if not ids:
         return {}
-    rows = db.session.connection().execute(_LASTS, {"ids": ids})
+    rows = _connection().execute(_LASTS, {"ids": ids})
     return {row.id: row for row in rows}
 
 
@@ -408,7 +413,7 @@ def _rank_of_stored(user: User, score: float, last_change: int | None) -> int:
     version = (last_change, user.scores_refreshed_at)
     held = _ranked_scores.get(key)
     if held is None or held[0] != version:
-        scores = sorted(db.session.connection().execute(_SCORES, {"user_id": user.id}).scalars())
+        scores = sorted(_connection().execute(_SCORES, {"user_id": user.id}).scalars())
         if len(_ranked_scores) >= 64:  # a shared server's many users: start afresh
             _ranked_scores.clear()
         held = _ranked_scores[key] = (version, scores)
@@ -423,7 +428,7 @@ _LAST_CHANGE = select(func.max(Change.__table__.c.seq)).where(
 
 def stored_ranks(user: User):
     """score -> rank for every row of a read-only list, the same rank a lookup gives."""
-    last_change = db.session.connection().execute(_LAST_CHANGE, {"user_id": user.id}).scalar()
+    last_change = _connection().execute(_LAST_CHANGE, {"user_id": user.id}).scalar()
     return lambda score: _rank_of_stored(user, score, last_change)
 
 
@@ -439,7 +444,7 @@ def _last_interaction(interaction_id):
     key = identity_key(Interaction, interaction_id)
     if key in db.session.identity_map:
         return db.session.identity_map[key]
-    return db.session.connection().execute(_LAST, {"id": interaction_id}).first()
+    return _connection().execute(_LAST, {"id": interaction_id}).first()
 
 
 def tie_of(
@@ -526,8 +531,8 @@ def _trend(contact_id: int, agg, at: datetime, settings, recent=None, now=None) 
         events, earlier_last = [], datetime.fromtimestamp(agg.last_at, at.tzinfo)
     else:
         params = {"contact_id": contact_id, "since": since}
-        events = [scoring.Event(*row) for row in db.session.connection().execute(_RECENT, params)]
-        earlier_last = db.session.connection().execute(_EARLIER_LAST, params).scalar()
+        events = [scoring.Event(*row) for row in _connection().execute(_RECENT, params)]
+        earlier_last = _connection().execute(_EARLIER_LAST, params).scalar()
     return scoring.trend(agg, events, earlier_last, at, settings, now=now)
 
 
@@ -543,11 +548,8 @@ def lookup(user: User, kind: str, value: str) -> dict | None:
     """`contact_dict` of the contact holding an identity (None if nobody does): what the
     overlay asks for on every page, in one statement (three for a tie active in the last 30
     days) instead of a dozen ORM queries."""
-    rows = (
-        db.session.connection()
-        .execute(_LOOKUP, {"user_id": user.id, "kind": kind, "value": value})
-        .all()
-    )
+    params = {"user_id": user.id, "kind": kind, "value": value}
+    rows = _connection().execute(_LOOKUP, params).all()
     if not rows:
         return None
     row = rows[0]

@@ -3,7 +3,8 @@
 - codes: 16 characters from a 32-character alphabet (80 bits) drawn from `secrets`;
 - attempts: after STRONGTIES_PAIR_MAX_FAILURES failures a client gets 429, even with a valid
   code, and a spoofed X-Forwarded-For does not reset the count;
-- lifetime: a code is refused once expired (default 10 minutes) and once used;
+- lifetime: a code is refused once expired (default 10 minutes) and once used, also when many
+  clients race to use it at the same instant;
 - storage: the database holds SHA-256 digests only, never a token or a code;
 - comparison: the bearer token's digest is checked with hmac.compare_digest, whose answer gates
   access; a token is accepted from the Authorization header only (no cookie, no query string),
@@ -15,14 +16,19 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, inspect, select, text
+import requests
+from sqlalchemy import create_engine, func, inspect, select, text
 from werkzeug.security import generate_password_hash
 
 from api import auth
 from api.models import Device, User, db, utcnow
+
+from .live import pairing_code
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_SHAPE = re.compile(rf"^[{ALPHABET}]{{4}}(-[{ALPHABET}]{{4}}){{3}}$")
@@ -234,3 +240,27 @@ def test_revoked_token_stops_working_at_once(client, make_token):
     )
     assert r.status_code == 401
     assert client.get("/api/v1/devices", headers=owner).status_code == 200
+
+
+def test_a_code_raced_by_many_clients_pairs_exactly_one(database_url, live_server_factory):
+    """Eight clients send the same valid code at the same instant to the real server: one
+    device is made, every other client is refused (the code is spent by a conditional update)."""
+    server = live_server_factory(database_url)
+    code = pairing_code(database_url)
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        devices_before = conn.execute(select(func.count()).select_from(Device)).scalar()
+    start = threading.Barrier(8)
+
+    def attempt(n: int) -> int:
+        start.wait()
+        body = {"code": code, "device_name": f"Racer {n}"}
+        return requests.post(f"{server.url}/api/v1/pair", json=body, timeout=30).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(attempt, range(8)))
+    assert statuses == [201] + [401] * 7, statuses
+    with engine.connect() as conn:
+        devices_after = conn.execute(select(func.count()).select_from(Device)).scalar()
+    engine.dispose()
+    assert devices_after == devices_before + 1
