@@ -94,10 +94,14 @@ def configure_engine(engine: Engine, synchronous: str = "NORMAL") -> None:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
         if queue is not None:
-            record.info["writer_queue"] = os.open(queue, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                record.info["writer_queue"] = os.open(queue, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:  # e.g. a read-only folder: writers wait in SQLite's busy handler
+                pass
 
     @event.listens_for(engine, "close")
     def _on_close(_dbapi_connection, record):
+        _leave_queue(record.info)  # a connection dropped mid-write (an error) frees the queue
         fd = record.info.pop("writer_queue", None)
         if fd is not None:
             os.close(fd)

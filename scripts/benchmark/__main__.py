@@ -96,7 +96,8 @@ class Bench:
                 "warmup_seconds": self.warmup,
                 "concurrency": self.concurrency,
                 "gunicorn": " ".join(["gunicorn", *servers.GUNICORN_ARGS]),
-                "load_generator": "separate process, one thread per keep-alive connection",
+                "load_generator": "separate process, one thread per connection "
+                "(kept alive when the server allows)",
             },
             "setup": {},
             "ceiling": {"runs": []},

@@ -1,9 +1,10 @@
 """The load generator, run as its own process: `python -m benchmark.load < spec.json`.
 
-A fixed number of keep-alive connections, each driven by one thread for a fixed time, sends
-pre-built HTTP/1.1 requests and records every latency; the first seconds are a warm-up and are
-not counted. The client is a few lines over a socket (no HTTP library) so that on a small
-machine it leaves the CPU to the server under test. Prints one JSON object.
+A fixed number of connections (kept alive when the server allows), each driven by one thread
+for a fixed time, sends pre-built HTTP/1.1 requests and records every latency; the first
+seconds are a warm-up and are not counted. The client is a few lines over a socket (no HTTP
+library) so that on a small machine it leaves the CPU to the server under test. Prints one
+JSON object.
 
 spec: {"host", "port", "duration", "warmup", "concurrency", "token",
        "get": [paths]}  or  {"put": [interaction bodies without id]}

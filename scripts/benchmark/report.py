@@ -137,9 +137,10 @@ def markdown(results: dict) -> str:
         + (f", PostgreSQL {pg_version}" if pg_version else "")
         + ".",
         f"Server: `{cfg['gunicorn']}` on loopback, the ceiling app served by the same command. "
-        f"Load: {cfg['concurrency']} keep-alive connections from a separate process; each "
-        f"phase is {cfg['rounds']} slices of {cfg['slice_seconds']:g} s, interleaved with the "
-        "ceiling (or the phase it is compared with) so that both see the same machine.",
+        f"Load: {cfg['concurrency']} connections (kept alive when the server allows) from a "
+        f"separate process; each phase is {cfg['rounds']} slices of {cfg['slice_seconds']:g} s, "
+        "interleaved with the ceiling (or the phase it is compared with) so that both see the "
+        "same machine.",
         "",
         "| measure | SQLite | PostgreSQL | target | |",
         "|---|---|---|---|---|",
