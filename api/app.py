@@ -85,14 +85,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     def _guard():
         g.started = time.perf_counter()
         request.host  # noqa: B018 - validates the Host header against TRUSTED_HOSTS
-        if request.method == "OPTIONS" or not request.path.startswith("/api/"):
-            return
-        if request.endpoint not in auth.PUBLIC_ENDPOINTS:
+        api = request.path.startswith("/api/") and request.method != "OPTIONS"
+        if api and request.endpoint not in auth.PUBLIC_ENDPOINTS:
             auth.authenticate()
             auth.note_seen(g.device)
         if request.method not in database.READ_ONLY_METHODS:
-            database.end_read_before_write()
-        _refuse_unparseable_json()
+            database.end_read_before_write()  # also for pages that write (/connect)
+        if api:
+            _refuse_unparseable_json()
 
     @app.after_request
     def _headers(response):
@@ -104,9 +104,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         return response
 
     @app.teardown_request
-    def _forget(exc):
-        database.close_reads(exc)
+    def _forget(_exc):
         g.pop("device", None)
+
+    app.teardown_appcontext(database.close_reads)  # requests, CLI commands and tests alike
 
     return app
 

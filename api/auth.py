@@ -173,13 +173,13 @@ def note_seen(device: Caller) -> None:
     """Keep `last_seen_at` roughly current without a write on every request.
 
     A short transaction of its own, taken before the request's own write (if any) begins; it
-    gives way if the database is busy: another request will note it.
+    gives way at once if another writer holds the database: a later request will note it.
     """
     now = utcnow()
     if device.last_seen_at and now - device.last_seen_at < timedelta(minutes=5):
         return
     try:
-        with db.engine.begin() as conn:
+        with db.engine.begin() as conn, database.giving_way(conn):
             conn.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
     except OperationalError:
         pass

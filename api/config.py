@@ -41,9 +41,9 @@ def from_environment() -> dict:
         "STRONGTIES_SCORE_REFRESH_HOURS": float(
             os.environ.get("STRONGTIES_SCORE_REFRESH_HOURS", 24)
         ),
-        # SQLite: NORMAL syncs each commit to disk after releasing the write lock, before the
-        # answer; FULL has SQLite sync inside the commit, holding the lock (slower writes).
-        "STRONGTIES_SQLITE_SYNCHRONOUS": os.environ.get("STRONGTIES_SQLITE_SYNCHRONOUS", "NORMAL"),
+        # SQLite: FULL syncs every commit to disk before it returns (nothing acknowledged is
+        # lost, even on a power cut); NORMAL survives a crashed process but not a power cut.
+        "STRONGTIES_SQLITE_SYNCHRONOUS": os.environ.get("STRONGTIES_SQLITE_SYNCHRONOUS", "FULL"),
         # Behind a load balancer, how many proxy hops to trust for the client address.
         "STRONGTIES_TRUSTED_PROXIES": int(os.environ.get("STRONGTIES_TRUSTED_PROXIES", 0)),
     }

@@ -1,23 +1,26 @@
 """Engine set-up per backend, and the schema brought up to date through Alembic.
 
 SQLite has one writer at a time, so what a write does while it holds the lock decides how many
-writes a second the server takes. A request that writes reads its token in a short read
-transaction of its own, parses and checks its body outside any lock, and only then begins its
-write transaction, which takes the lock up front (BEGIN IMMEDIATE). Writers queue on a lock
-file (`flock`), which wakes the next one the moment the lock is free, where SQLite's busy
-handler would poll with sleeps of up to 100 ms; and the commit is synced to disk after the lock
-is released, before the answer goes out (`WalSync`).
+writes a second the server takes. A request that writes reads its token on a read connection of
+its own (`connection`), parses and checks its body outside any lock, and only then begins its
+write transaction, which takes the lock up front (BEGIN IMMEDIATE). Writers queue for it on a
+lock file (`flock`), which lets the next one in within a millisecond of the lock's release,
+where SQLite's busy handler sleeps up to 100 ms between tries.
 """
 
 import os
+import sqlite3
 import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from flask import g, has_request_context
+from flask import g, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import scoped_session
 
 try:
@@ -28,47 +31,14 @@ except ImportError:  # Windows: writers wait in SQLite's busy handler instead
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
-_this_thread = threading.local()  # does this thread hold the writer lock (through any connection)?
+BUSY_TIMEOUT_MS = 15_000
+_this_thread = threading.local()  # does this thread hold the writer queue (through any connection)?
 
 
-class WalSync:
-    """Flush a SQLite database's write-ahead log to disk after a commit, before it is answered.
-
-    With `synchronous=FULL` SQLite syncs the log inside the commit, while it holds the write
-    lock, so every other writer waits for the disk too. Here the database runs with
-    `synchronous=NORMAL` (the commit reaches the log file but not the disk) and the writer
-    syncs the log file itself once the lock is released: the answer still waits for the disk,
-    the next writer does not, and concurrent syncs share the disk's flush. A log file that is
-    gone was checkpointed into the database, which SQLite syncs before removing it.
-    """
-
-    def __init__(self, database_path: str):
-        self.path = f"{database_path}-wal"
-        self._fd: int | None = None
-        self._inode: int | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> None:
-        try:
-            inode = os.stat(self.path).st_ino
-        except FileNotFoundError:
-            return
-        with self._lock:
-            if inode != self._inode:
-                # A new log file (every connection had closed): follow it. The old descriptor
-                # stays open, since another thread may be syncing through it right now.
-                self._fd = os.open(self.path, os.O_RDONLY)
-                self._inode = os.fstat(self._fd).st_ino
-            fd = self._fd
-        _datasync(fd)
-
-
-_datasync = getattr(os, "fdatasync", os.fsync)
-
-
-def configure_engine(engine: Engine, synchronous: str = "NORMAL") -> None:
-    """SQLite: WAL, foreign keys, a busy timeout, writers that take the lock up front and queue
-    for it, and commits made durable before they are answered."""
+def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
+    """SQLite: WAL, foreign keys, a busy timeout, and writers that take the lock up front and
+    queue for it. `synchronous=FULL` (the default) syncs every commit to disk before it returns,
+    so nothing acknowledged is lost even on a power cut."""
     if engine.dialect.name != "sqlite":
         return
     synchronous = synchronous.upper()
@@ -77,12 +47,6 @@ def configure_engine(engine: Engine, synchronous: str = "NORMAL") -> None:
     database = engine.url.database
     on_disk = bool(database) and database != ":memory:" and not database.startswith("file:")
     queue = f"{database}-writer.lock" if on_disk and fcntl is not None else None
-    wal_sync = None
-    if synchronous == "NORMAL" and on_disk:
-        if os.name == "posix":
-            wal_sync = WalSync(database)
-        else:  # no portable way to sync a file this process did not write: let SQLite do it
-            synchronous = "FULL"
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, record):
@@ -90,7 +54,7 @@ def configure_engine(engine: Engine, synchronous: str = "NORMAL") -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
         if queue is not None:
@@ -110,13 +74,12 @@ def configure_engine(engine: Engine, synchronous: str = "NORMAL") -> None:
     def _on_begin(connection):
         # A deferred transaction that reads and then writes fails at once when another process
         # wrote in between; taking the write lock up front lets writers queue instead.
-        driver = connection.connection.dbapi_connection  # no statement events: cheap
-        if not _takes_write_lock():
-            driver.execute("BEGIN")
+        if connection.get_execution_options().get("reads_only") or not _takes_write_lock():
+            _driver(connection, "BEGIN")
             return
         _queue_for_writing(connection.info)
         try:
-            driver.execute("BEGIN IMMEDIATE")
+            _driver(connection, "BEGIN IMMEDIATE")
         except BaseException:
             _leave_queue(connection.info)
             raise
@@ -127,19 +90,19 @@ def configure_engine(engine: Engine, synchronous: str = "NORMAL") -> None:
         if not connection.info.pop("writing", False):
             return  # a read: the driver's own commit ends it
         try:
-            connection.connection.dbapi_connection.commit()  # the driver's later commit: no-op
+            _driver(connection, "COMMIT")  # the driver's own commit, next, finds none: a no-op
         finally:
             _leave_queue(connection.info)
         if has_request_context():
             g._sqlite_phase = "written"  # what the request does next only reads (the answer)
-        if wal_sync is not None:
-            wal_sync()
 
     @event.listens_for(engine, "rollback")
     def _on_rollback(connection):
         if connection.info.pop("writing", False):
             try:
-                connection.connection.dbapi_connection.rollback()
+                _driver(connection, "ROLLBACK")
+            except OperationalError:
+                pass  # none to end (a failed COMMIT ends it): the driver's own rollback follows
             finally:
                 _leave_queue(connection.info)
 
@@ -149,8 +112,18 @@ def configure_engine(engine: Engine, synchronous: str = "NORMAL") -> None:
         _leave_queue(record.info)  # never kept by a connection back in the pool
 
 
+def _driver(connection: Connection, sql: str) -> None:
+    """Run a transaction statement on the driver itself (no statement events, cheaper), with
+    its errors turned into SQLAlchemy's as a statement of ours would be: a locked database is
+    then an OperationalError, which the API answers with 503."""
+    try:
+        connection.connection.dbapi_connection.execute(sql)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, sqlite3.Error) from exc
+
+
 def _queue_for_writing(info: dict) -> None:
-    """Wait for the writer lock file; the kernel hands it to the next writer on release.
+    """Take the writer lock file, waiting as long as SQLite's busy timeout would.
 
     A thread already writing through another connection does not queue again (it would wait
     for itself): SQLite's busy timeout then decides, as it does for writers from elsewhere.
@@ -158,7 +131,19 @@ def _queue_for_writing(info: dict) -> None:
     fd = info.get("writer_queue")
     if fd is None or getattr(_this_thread, "writing", False):
         return
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.0001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise OperationalError(
+                    "BEGIN IMMEDIATE", (), sqlite3.OperationalError("database is locked")
+                ) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)  # a writer holds the lock for about a millisecond
     info["queued"] = _this_thread.writing = True
 
 
@@ -177,33 +162,49 @@ def _takes_write_lock() -> bool:
 
 
 def connection(session: scoped_session) -> Connection:
-    """Where a plain statement runs: in the ORM session's transaction if the request has one
-    going (it may hold writes not committed yet), else on the request's read connection.
+    """Where a plain statement runs: in the ORM session's transaction if one is going (it may
+    hold writes not committed yet), else on the app context's read connection.
 
     The read connection serves the token check and the lookup without the ORM session, whose
-    set-up and teardown cost as much as the statements; it is opened on first use and closed
-    when the request ends (`close_reads`), or when a write is about to begin.
+    set-up and teardown cost as much as the statements. It never writes (its transactions are
+    plain BEGINs); it is opened on first use and closed when the app context ends
+    (`close_reads`), or when a request is about to write.
     """
     if session.registry.has() and session().in_transaction():
         return session.connection()
     reads = g.get("_reads")
     if reads is None:
-        reads = g._reads = session.get_bind().connect()
+        reads = g._reads = session.get_bind().connect().execution_options(reads_only=True)
     return reads
 
 
 def close_reads(_exc: BaseException | None = None) -> None:
-    reads = g.pop("_reads", None)
+    reads = g.pop("_reads", None) if has_app_context() else None
     if reads is not None:
         reads.close()
 
 
 def end_read_before_write() -> None:
-    """Called once a writing request has checked its token: end that read, so that the
-    request's write transaction, begun next, is the only one it holds and, on SQLite, begins
-    with the write lock."""
+    """Called before a request that may write runs its handler: end the token check's read, so
+    that the request's write transaction, begun next, is the only one it holds and, on SQLite,
+    begins with the write lock."""
     close_reads()
     g._sqlite_phase = "write"
+
+
+@contextmanager
+def giving_way(conn: Connection):
+    """A short transaction for an optimisation (a last-seen time, refreshed ranking scores)
+    that gives way at once when another writer holds the database, rather than waiting for
+    it: the caller catches OperationalError and lets a later request do it."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        yield conn
+    finally:
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def alembic_config(url: str) -> Config:

@@ -12,7 +12,7 @@ from itertools import groupby
 from operator import itemgetter
 from types import SimpleNamespace
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context
 from flask_smorest import abort
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -46,14 +46,18 @@ _REREAD_AND_LOCK_USER = _REREAD_USER.with_for_update()
 
 def lock_user(user: Account | User) -> Account:
     """Serialise one user's writes, so the changes feed's order is the commit order; returns
-    the user as of the lock (the token check read it earlier: settings may have changed).
+    the user as of the lock (the token check read it earlier: settings may have changed), which
+    also becomes the request's `g.user`.
 
     PostgreSQL: a row lock on the user. SQLite: every write transaction already holds the
     database's write lock (BEGIN IMMEDIATE, see database.py).
     """
     sqlite = db.engine.dialect.name == "sqlite"
     reread = _REREAD_USER if sqlite else _REREAD_AND_LOCK_USER
-    return auth.account_of(db.session.connection().execute(reread, {"user_id": user.id}).one())
+    fresh = auth.account_of(db.session.connection().execute(reread, {"user_id": user.id}).one())
+    if has_request_context():
+        g.user = fresh  # the request's answer is computed with the settings its write used
+    return fresh
 
 
 def lock_and_reload(user: Account, row: Contact | Interaction) -> Account:
@@ -259,7 +263,7 @@ def refresh_scores_if_stale(user: User) -> None:
     settings = model_settings(user)
     now = utcnow()
     try:
-        with db.engine.begin() as conn:
+        with db.engine.begin() as conn, database.giving_way(conn):
             # Lock order as in every write (the user's row, then the aggregates), else this and
             # a writer can deadlock on PostgreSQL; a user row held by a writer means give way.
             if conn.dialect.name != "sqlite":

@@ -8,26 +8,18 @@ flight at the kill (one per thread) were stored without an acknowledgement.
 
 SIGKILL leaves the OS page cache intact, so it shows commit-before-acknowledge and atomicity;
 surviving power loss needs the commit to reach the disk before the answer, which
-test_sqlite_commits_are_synced_before_the_answer checks in the SQLite configuration (the writer
-syncs the log after its commit, outside the write lock). PostgreSQL's own fsync defaults do the
-same there.
+tests/server/test_sqlite_writers.py checks in the SQLite configuration (WAL with
+synchronous=FULL). PostgreSQL's own fsync defaults do the same there.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
 import uuid
-from pathlib import Path
 
-import pytest
 import requests
-from sqlalchemy import text
-
-from api import auth, create_app, database
-from api.models import db
 
 WORKERS = 6
 KILL_AFTER = 30  # acknowledged writes before the kill
@@ -127,62 +119,3 @@ def test_acknowledged_writes_survive_sigkill(database_url, make_token, live_serv
         json={"contact_id": contact_id, "kind": "call"},
     )
     assert r.status_code == 200, r.text
-
-
-def test_sqlite_commits_are_synced_before_the_answer(sqlite_url, monkeypatch):
-    """WAL with synchronous=NORMAL, and the writer syncs the log to disk itself once it has
-    committed and released the write lock, before it answers: a write's answer means its frames
-    are on disk. Reads sync nothing. The sync is the real fdatasync, observed on its way."""
-    seen = []
-    real_sync = database._datasync
-
-    def observed_sync(fd: int) -> None:
-        seen.append(os.fstat(fd).st_size)  # how much of the log this sync makes durable
-        real_sync(fd)
-
-    monkeypatch.setattr(database, "_datasync", observed_sync)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": sqlite_url, "TESTING": True})
-    wal = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
-    with app.app_context():
-        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert db.session.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
-        _, token = auth.create_device(auth.default_user(), "sync test")
-        db.session.commit()
-    headers = {"Authorization": f"Bearer {token}"}
-    client = app.test_client()
-    body = {
-        "kind": "call",
-        "contact": {"name": "Ada", "identities": [{"kind": "email", "value": "ada@example.org"}]},
-    }
-
-    for _ in range(3):  # a new contact (the general path), then the one-click path twice
-        before = len(seen)
-        r = client.put(f"/api/v1/interactions/{uuid.uuid4()}", json=body, headers=headers)
-        assert r.status_code == 201, r.text
-        assert len(seen) == before + 1, "the write was answered without syncing the log"
-        assert seen[-1] == wal.stat().st_size  # the sync covered every frame written so far
-
-    before = len(seen)
-    assert client.get("/api/v1/lookup?email=ada@example.org", headers=headers).status_code == 200
-    assert len(seen) == before
-
-
-def test_sqlite_full_synchronous_leaves_the_sync_to_sqlite(sqlite_url, monkeypatch):
-    """STRONGTIES_SQLITE_SYNCHRONOUS=FULL: SQLite syncs inside every commit itself."""
-    seen = []
-    monkeypatch.setattr(database, "_datasync", seen.append)
-    app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": sqlite_url, "STRONGTIES_SQLITE_SYNCHRONOUS": "FULL"}
-    )
-    with app.app_context():
-        assert db.session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
-        auth.create_device(auth.default_user(), "sync test")
-        db.session.commit()
-    assert seen == []
-
-
-def test_an_unknown_synchronous_mode_is_refused(sqlite_url):
-    with pytest.raises(ValueError, match="synchronous"):
-        create_app(
-            {"SQLALCHEMY_DATABASE_URI": sqlite_url, "STRONGTIES_SQLITE_SYNCHRONOUS": "1; DROP"}
-        )
