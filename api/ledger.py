@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 from flask import current_app, g, has_request_context
 from flask_smorest import abort
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -618,6 +618,34 @@ def interaction_dict(row: Interaction) -> dict:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "deleted_at": row.deleted_at,
+    }
+
+
+def interaction_page(contact: Contact, limit: int, before: uuid.UUID | None = None) -> dict:
+    """`limit` of a contact's live interactions, newest first (same instant: larger id first),
+    after the interaction `before` (the `next` of the previous page), and the next `before`."""
+    live = (Interaction.contact_id == contact.id, Interaction.deleted_at.is_(None))
+    query = select(Interaction).where(*live)
+    if before is not None:
+        mark = db.session.scalar(
+            select(Interaction.occurred_at).where(
+                Interaction.id == before, Interaction.contact_id == contact.id
+            )
+        )
+        if mark is None:
+            abort(
+                422,
+                message="Invalid input: before",
+                errors={"query": {"before": ["Not an interaction of this contact."]}},
+            )
+        position = tuple_(Interaction.occurred_at, Interaction.id)
+        query = query.where(position < tuple_(mark, before))
+    order = (Interaction.occurred_at.desc(), Interaction.id.desc())
+    rows = db.session.scalars(query.order_by(*order).limit(limit + 1)).all()
+    page = rows[:limit]
+    return {
+        "interactions": [interaction_dict(row) for row in page],
+        "next": page[-1].id if len(rows) > limit else None,
     }
 
 

@@ -138,6 +138,13 @@ class ContactListArgsSchema(StrictSchema):
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
+class InteractionPageArgsSchema(StrictSchema):
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=500))
+    before = fields.UUID(
+        metadata={"description": "`next` of the previous page: the interactions after it"}
+    )
+
+
 class ChangesArgsSchema(StrictSchema):
     since = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
@@ -280,6 +287,11 @@ class ContactPageSchema(Schema):
 
 class InteractionListSchema(Schema):
     interactions = fields.List(fields.Nested(InteractionOutSchema), required=True)
+    next = fields.UUID(
+        allow_none=True,
+        required=True,
+        metadata={"description": "`before` for the next page; null on the last page"},
+    )
 
 
 class ChangeSchema(Schema):

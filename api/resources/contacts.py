@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from .. import ledger
-from ..models import Contact, ContactStats, Interaction, db
+from ..models import Contact, ContactStats, db
 from ..schemas import (
     ContactInSchema,
     ContactListArgsSchema,
@@ -12,6 +12,7 @@ from ..schemas import (
     ContactPageSchema,
     ContactPatchSchema,
     InteractionListSchema,
+    InteractionPageArgsSchema,
 )
 
 blp = Blueprint("contacts", __name__, url_prefix="/api/v1", description="People in the ledger")
@@ -93,14 +94,12 @@ class ContactItem(MethodView):
 
 @blp.route("/contacts/<int:contact_id>/interactions")
 class ContactInteractions(MethodView):
+    @blp.arguments(InteractionPageArgsSchema(), location="query")
     @blp.response(200, InteractionListSchema)
-    def get(self, contact_id):
-        """The contact's interactions, newest first (the last 500)."""
+    def get(self, args, contact_id):
+        """The contact's interactions, newest first, `limit` (up to 500) at a time.
+
+        The answer's `next`, passed back as `before`, gives the following page.
+        """
         contact = ledger.get_contact(g.user, contact_id)
-        rows = db.session.scalars(
-            select(Interaction)
-            .where(Interaction.contact_id == contact.id, Interaction.deleted_at.is_(None))
-            .order_by(Interaction.occurred_at.desc())
-            .limit(500)
-        ).all()
-        return {"interactions": [ledger.interaction_dict(r) for r in rows]}
+        return ledger.interaction_page(contact, args["limit"], args.get("before"))

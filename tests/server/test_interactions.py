@@ -287,3 +287,46 @@ def test_occurred_at_without_offset_is_utc_and_offsets_are_converted(api, log):
     for body in (a, b):
         when = datetime.fromisoformat(body["interaction"]["occurred_at"])
         assert when == datetime(2024, 3, 1, 10, tzinfo=UTC)
+
+
+def test_a_long_history_is_read_page_by_page(api, log):
+    """Keyset pages, newest first: together they give every live interaction once, in order,
+    also when several share an instant; the last page says there is no next one."""
+    contact_id = log("call", occurred_at=days_ago(40), note="0")["contact"]["id"]
+    same_instant = days_ago(3)
+    for n in range(1, 8):
+        when = same_instant if n in (3, 4, 5) else days_ago(40 - n)
+        log("call", contact_id=contact_id, occurred_at=when, note=str(n))
+    gone = log("call", contact_id=contact_id, occurred_at=days_ago(2), note="gone")
+    api.delete(f"/api/v1/interactions/{gone['interaction']['id']}")
+    everything = api.get(f"/api/v1/contacts/{contact_id}/interactions").json
+    assert everything["next"] is None
+    assert len(everything["interactions"]) == 8
+
+    seen, before = [], None
+    for _ in range(10):
+        query = f"limit=3&before={before}" if before else "limit=3"
+        page = api.get(f"/api/v1/contacts/{contact_id}/interactions?{query}").json
+        assert len(page["interactions"]) <= 3
+        seen += page["interactions"]
+        before = page["next"]
+        if before is None:
+            break
+    assert [i["id"] for i in seen] == [i["id"] for i in everything["interactions"]]
+    assert len({i["id"] for i in seen}) == 8
+    when = [(i["occurred_at"], i["id"]) for i in seen]
+    assert [w for w, _ in when] == sorted((w for w, _ in when), reverse=True)
+    assert "gone" not in {i["note"] for i in seen}
+
+
+def test_a_page_cursor_must_be_one_of_the_contacts_interactions(api, log):
+    mine = log("call")["contact"]["id"]
+    other = log(
+        "call", contact={"name": "Bo", "identities": [{"kind": "email", "value": "bo@x.io"}]}
+    )
+    base = f"/api/v1/contacts/{mine}/interactions"
+    assert_error(api.get(f"{base}?before={other['interaction']['id']}"), 422, "before")
+    assert_error(api.get(f"{base}?before={new_id()}"), 422, "before")
+    assert_error(api.get(f"{base}?before=not-a-uuid"), 422, "before")
+    assert_error(api.get(f"{base}?limit=0"), 422, "limit")
+    assert_error(api.get(f"{base}?limit=501"), 422, "limit")
