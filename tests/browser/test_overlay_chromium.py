@@ -26,6 +26,7 @@ from harness.scenarios import (
     XSS_URL,
     assert_shows,
     live_interactions,
+    log_by_click,
     route_all,
     seed_people,
     serve_only,
@@ -78,12 +79,7 @@ def test_one_click_logs_exactly_one_interaction(chromium, tab, live_api, shot):
     chromium.open(JANE_URL, tab)
     ov = chromium.overlay(tab)
     assert_shows(ov, live_api, JANE)
-    ov.click("log")
-    wait_until(
-        lambda: len(live_interactions(live_api, JANE)) == len(before) + 1,
-        timeout=10,
-        message="the click did not log an interaction",
-    )
+    log_by_click(ov, live_api, JANE)
     found = assert_shows(ov, live_api, JANE)
     assert ov.field("last-interaction").lower().startswith("message · today")
     assert found["tie"]["last_interaction"]["kind"] == "message"
@@ -100,8 +96,7 @@ def test_undo_removes_the_logged_interaction(chromium, tab, live_api):
     chromium.open(JOHN_URL, tab)
     ov = chromium.overlay(tab)
     assert_shows(ov, live_api, JOHN)
-    ov.click("log")
-    wait_until(lambda: len(live_interactions(live_api, JOHN)) == len(before) + 1, timeout=10)
+    log_by_click(ov, live_api, JOHN)
     ov.wait_for(lambda: ov.visible('[data-action="undo"]'), 5, "the undo button")
     ov.click("undo")
     wait_until(

@@ -25,6 +25,7 @@ from harness.scenarios import (
     PRIYA,
     assert_shows,
     live_interactions,
+    log_by_click,
     lookup,
     route_all,
     seed_people,
@@ -178,18 +179,10 @@ def test_default_kind_call_is_what_one_click_logs(chromium, tab, live_api):
         page.locator("select[name=default_kind]").select_option("call")
         save_options(page)
         assert stored_settings(chromium).get("defaultKind") == "call"
-        before = live_interactions(live_api, JOHN)
         chromium.open(JOHN_URL, tab)
         ov = chromium.overlay(tab)
         assert_shows(ov, live_api, JOHN)
-        ov.click("log")
-        wait_until(
-            lambda: len(live_interactions(live_api, JOHN)) == len(before) + 1,
-            timeout=10,
-            message="the click did not log an interaction",
-        )
-        old = {b["id"] for b in before}
-        new = [i for i in live_interactions(live_api, JOHN) if i["id"] not in old]
+        new = log_by_click(ov, live_api, JOHN)
         assert len(new) == 1 and new[0]["kind"] == "call", new
     finally:
         page.locator("select[name=default_kind]").select_option("message")

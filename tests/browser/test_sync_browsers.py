@@ -37,6 +37,7 @@ from harness.scenarios import (
     JOHN_URL,
     assert_shows,
     live_interactions,
+    log_by_click,
     lookup,
     route_all,
     seed_people,
@@ -292,12 +293,7 @@ def test_a_log_in_chromium_shows_in_firefox(connected, cr_tab, shot):
     cr.open(JOHN_URL, cr_tab)
     cr_ov = cr.overlay(cr_tab)
     assert_shows(cr_ov, api, JOHN)
-    cr_ov.click("log")
-    wait_until(
-        lambda: len(live_interactions(api, JOHN)) == len(before) + 1,
-        timeout=10,
-        message="Chromium's click did not log an interaction",
-    )
+    log_by_click(cr_ov, api, JOHN, "Chromium's click did not log an interaction")
     after = assert_shows(cr_ov, api, JOHN)
     assert after["tie"]["interaction_count"] == count_before + 1
     (new,) = [i for i in live_interactions(api, JOHN) if i["id"] not in {b["id"] for b in before}]

@@ -11,6 +11,7 @@ from typing import Any
 
 from .api import LiveApi
 from .ledger import days_ago, ensure_contact, score_number, tie_score
+from .net import wait_until
 from .overlay import OverlayBase
 
 # Jane's ledger name differs from the one on her page, so tests can tell where a name came from.
@@ -125,6 +126,24 @@ def lookup(api: LiveApi, person: dict[str, str]) -> dict[str, Any]:
 def live_interactions(api: LiveApi, person: dict[str, str]) -> list[dict[str, Any]]:
     found = lookup(api, person)
     return api.interactions(found["contact"]["id"]) if found["contact"] else []
+
+
+def log_by_click(
+    ov: OverlayBase,
+    api: LiveApi,
+    person: dict[str, str],
+    message: str = "the click did not log an interaction",
+) -> list[dict[str, Any]]:
+    """Click the overlay's log button and wait until the ledger holds exactly one more
+    interaction with ``person``; returns the interactions the click added."""
+    before = {row["id"] for row in live_interactions(api, person)}
+    ov.click("log")
+
+    def added() -> list[dict[str, Any]] | None:
+        rows = live_interactions(api, person)
+        return [r for r in rows if r["id"] not in before] if len(rows) == len(before) + 1 else None
+
+    return wait_until(added, timeout=10, message=message)
 
 
 def assert_shows(
