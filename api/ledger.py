@@ -692,7 +692,7 @@ def _unique(identities: list[dict]) -> list[dict]:
 def _record_contact(user: User, contact: Contact) -> None:
     db.session.flush()
     snapshot = contact_dict(contact, user, with_trend=False)
-    record_change(user, "contact", contact.id, "upsert", jsonable(snapshot))
+    record_change(user, "contact", contact.id, "upsert", _jsonable(snapshot))
 
 
 def create_contact(user: User, data: dict) -> Contact:
@@ -819,7 +819,7 @@ def _contact_for_new_interaction(user: User, data: dict) -> Contact:
 
 
 def _record_interaction(user: User, row: Interaction, op: str) -> None:
-    record_change(user, "interaction", row.id, op, jsonable(interaction_dict(row)))
+    record_change(user, "interaction", row.id, op, _jsonable(interaction_dict(row)))
 
 
 def record_interaction(
@@ -960,8 +960,8 @@ def log_interaction(
     }
     snapshot = {**answer["contact"], "tie": {**tie, "trend_30d": None}}  # as _record_contact
     changes = [
-        _change(user, "interaction", row.id, "upsert", jsonable(answer["interaction"])),
-        _change(user, "contact", contact.id, "upsert", jsonable(snapshot)),
+        _change(user, "interaction", row.id, "upsert", _jsonable(answer["interaction"])),
+        _change(user, "contact", contact.id, "upsert", _jsonable(snapshot)),
     ]
     conn.execute(insert(Change.__table__), changes)
     return answer
@@ -1040,14 +1040,23 @@ def delete_interaction(user: User, row: Interaction) -> Interaction:
     return row
 
 
-def jsonable(value):
+def _jsonable(value):
     """Plain JSON types for the changes feed's snapshots."""
     if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
+        return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [jsonable(v) for v in value]
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (datetime, uuid.UUID)):
+        return json_value(value)
+    return value
+
+
+def json_value(value) -> str:
+    """A date or an id as the API writes it, as marshmallow's DateTime and UUID fields dump
+    them: for the feed's snapshots and, as `json.dumps(..., default=json_value)`, for the
+    answers encoded directly."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON")

@@ -8,21 +8,12 @@ still documents the answer in the OpenAPI spec.
 """
 
 import json
-import uuid
-from datetime import datetime
 
 from flask import Response
 
+from ..ledger import json_value
+
 
 def json_answer(data: dict, status: int = 200) -> Response:
-    body = json.dumps(data, separators=(",", ":"), allow_nan=False, default=_as_json)
+    body = json.dumps(data, separators=(",", ":"), allow_nan=False, default=json_value)
     return Response(body, status=status, mimetype="application/json")
-
-
-def _as_json(value):
-    """What the encoder cannot write itself: as marshmallow's DateTime and UUID fields dump."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
