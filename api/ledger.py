@@ -527,7 +527,7 @@ def _trend(contact_id: int, agg, at: datetime, settings, recent=None, now=None) 
     `now`: the score at `at`."""
     if agg.count <= 0:
         return 0.0
-    since = at - timedelta(days=30)
+    since = at - timedelta(days=scoring.TREND_DAYS)
     if recent is not None:
         events, earlier_last = recent
     elif agg.last_at is not None and agg.last_at <= since.timestamp():
@@ -979,7 +979,7 @@ _INSERT_NEW = {
 def _window_with(contact, row):
     """The trend's window (events of the last 30 days, the last before them) once `row` is
     added to a contact quiet for 30 days: known without a query. None otherwise."""
-    since = (utcnow() - timedelta(days=30)).timestamp()
+    since = (utcnow() - timedelta(days=scoring.TREND_DAYS)).timestamp()
     if contact.last_at is not None and contact.last_at > since:
         return None  # the contact had other recent events: `_trend` reads them
     before = datetime.fromtimestamp(contact.last_at, UTC) if contact.last_at else None

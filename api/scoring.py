@@ -31,6 +31,7 @@ KINDS = (
 INITIATORS = ("me", "them", "mutual")
 DIRECTIONS = ("given", "received")
 LAYERS = (5, 15, 50, 150, 500, 1500)
+TREND_DAYS = 30  # the trend compares the score now with the score this many days ago
 
 
 @dataclass(frozen=True)
@@ -395,7 +396,7 @@ def trend(
     earlier_last: datetime | None,
     at: datetime,
     settings: ModelSettings,
-    days: int = 30,
+    days: int = TREND_DAYS,
     now: float | None = None,
 ) -> float:
     """Score now minus the score `days` ago: the aggregate without the events since then.
