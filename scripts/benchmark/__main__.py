@@ -125,10 +125,13 @@ class Bench:
         )
         return json.loads(done.stdout)
 
-    def interleaved(self, phases: dict[str, tuple[servers.Server, dict]]) -> dict[str, dict]:
-        """Run the phases in turn, slice by slice, for several rounds, and merge each phase's
-        slices: a machine whose background load drifts during the run then weighs on every
-        phase alike, and ratios are taken between phases measured side by side."""
+    def interleaved(
+        self, ceiling: servers.Server, phases: dict[str, tuple[servers.Server, dict]]
+    ) -> dict[str, dict]:
+        """Run the ceiling and the phases in turn, slice by slice, for several rounds, and merge
+        each phase's slices: a machine whose background load drifts during the run then weighs
+        on every phase alike, and each ratio is taken to the ceiling measured beside it."""
+        phases = {"ceiling": (ceiling, {"get": ["/"]}), **phases}
         slices: dict[str, list[dict]] = {name: [] for name in phases}
         for _ in range(self.rounds):
             for name, (server, spec) in phases.items():
@@ -141,15 +144,14 @@ class Bench:
                 f"{name}: {result['throughput_rps']} req/s, p50 {result['p50_ms']} ms, "
                 f"p99 {result['p99_ms']} ms, errors {result['errors']} {result['failures'] or ''}"
             )
-        if "ceiling" in merged:
-            self.results["ceiling"]["runs"].append(merged["ceiling"])
-            for name, result in merged.items():
-                if name != "ceiling":
-                    result["ratio_to_ceiling"] = _ratio(result, merged["ceiling"])
-                    result["ratio_per_round"] = [
-                        round(a["throughput_rps"] / c["throughput_rps"], 3)
-                        for a, c in zip(slices[name], slices["ceiling"], strict=True)
-                    ]
+        self.results["ceiling"]["runs"].append(merged["ceiling"])
+        for name, result in merged.items():
+            if name != "ceiling":
+                result["ratio_to_ceiling"] = _ratio(result, merged["ceiling"])
+                result["ratio_per_round"] = [
+                    round(a["throughput_rps"] / c["throughput_rps"], 3)
+                    for a, c in zip(slices[name], slices["ceiling"], strict=True)
+                ]
         return merged
 
     def alternating(self, targets: list[tuple[servers.Server, dict]], names: list[str]) -> list:
@@ -280,12 +282,12 @@ class Bench:
             with self.api_server(full_url) as api, self.api_server(small_url) as api_small:
                 lookups = self.lookup_paths(full)
                 phases = self.interleaved(
+                    ceiling,
                     {
-                        "ceiling": (ceiling, {"get": ["/"]}),
                         # For reference: the app's cheapest database round trip (no token).
                         "health": (api, {"get": ["/api/v1/health"]}),
                         "lookup": (api, {"get": lookups, "token": token}),
-                    }
+                    },
                 )
                 sqlite["health"] = phases["health"]
                 sqlite["lookup"] = phases["lookup"]
@@ -307,10 +309,10 @@ class Bench:
                 sqlite["ranked_page"] = self.ranked_page(api, token)
                 sqlite["overlay"] = self.overlay(api, full, token)
                 phases = self.interleaved(
+                    ceiling,
                     {
-                        "ceiling": (ceiling, {"get": ["/"]}),
                         "log (PUT)": (api, {"put": self.put_bodies(full), "token": token}),
-                    }
+                    },
                 )
                 sqlite["put"] = phases["log (PUT)"]
                 sqlite["rss_mb_after_put"] = api.worker_rss_mb()
@@ -364,25 +366,25 @@ class Bench:
             ledger, token = self.build(url, self.size, "postgres")
             with self.api_server(url) as api:
                 phases = self.interleaved(
+                    ceiling,
                     {
-                        "ceiling": (ceiling, {"get": ["/"]}),
                         "postgres lookup": (
                             api,
                             {"get": self.lookup_paths(ledger), "token": token},
                         ),
-                    }
+                    },
                 )
                 result["lookup"] = phases["postgres lookup"]
                 result["rss_mb_after_lookup"] = api.worker_rss_mb()
                 result["ranked_page"] = self.ranked_page(api, token)
                 phases = self.interleaved(
+                    ceiling,
                     {
-                        "ceiling": (ceiling, {"get": ["/"]}),
                         "postgres log (PUT)": (
                             api,
                             {"put": self.put_bodies(ledger), "token": token},
                         ),
-                    }
+                    },
                 )
                 result["put"] = phases["postgres log (PUT)"]
                 result["rss_mb_after_put"] = api.worker_rss_mb()
