@@ -907,7 +907,7 @@ _TOUCH_CONTACT = (
 
 
 def log_interaction(
-    user: User, device: Device | None, interaction_id: uuid.UUID, data: dict
+    user: Account, device: auth.Caller | None, interaction_id: uuid.UUID, data: dict
 ) -> dict | None:
     """`record_interaction` for its common case, answered as `{interaction, contact, tie}`.
 
@@ -988,7 +988,7 @@ def _window_with(contact, row):
     return [event_of(row)], before
 
 
-def _existing_contact(conn, user: User, data: dict) -> list:
+def _existing_contact(conn, user: Account, data: dict) -> list:
     """The contact view's rows of the contact the new interaction is for, if it exists and
     holds every identity given; else []."""
     if "contact_id" in data:
