@@ -3,17 +3,14 @@
 flask-smorest serialises a view's result through its response schema, which on a lookup or a
 log costs as much as the database work. A view may instead return a Response, which it passes
 through: the lookup and the log do, since their dicts are built in the schema's exact shape
-(tests/server/test_answers.py checks that the body equals the schema's own dump). The schema
-still documents the answer in the OpenAPI spec.
+(tests/server/test_answers.py checks that the body equals the schema's own dump). orjson
+writes dates and ids as the schema's fields do (ISO 8601, hyphenated), several times faster
+than the standard library. The schema still documents the answer in the OpenAPI spec.
 """
 
-import json
-
+import orjson
 from flask import Response
-
-from ..ledger import json_value
 
 
 def json_answer(data: dict, status: int = 200) -> Response:
-    body = json.dumps(data, separators=(",", ":"), allow_nan=False, default=json_value)
-    return Response(body, status=status, mimetype="application/json")
+    return Response(orjson.dumps(data), status=status, mimetype="application/json")
