@@ -20,8 +20,8 @@ from alembic.config import Config
 from flask import g, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import scoped_session
+from sqlalchemy.pool import PoolProxiedConnection
 
 try:
     import fcntl
@@ -70,56 +70,66 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
         if fd is not None:
             os.close(fd)
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        # A deferred transaction that reads and then writes fails at once when another process
-        # wrote in between; taking the write lock up front lets writers queue instead.
-        if connection.get_execution_options().get("reads_only") or not _takes_write_lock():
-            _driver(connection, "BEGIN")
-            return
-        _queue_for_writing(connection.info)
-        try:
-            _driver(connection, "BEGIN IMMEDIATE")
-        except BaseException:
-            _leave_queue(connection.info)
-            raise
-        connection.info["writing"] = True
-
-    @event.listens_for(engine, "commit")
-    def _on_commit(connection):
-        if not connection.info.pop("writing", False):
-            return  # a read: the driver's own commit ends it
-        try:
-            _driver(connection, "COMMIT")  # the driver's own commit, next, finds none: a no-op
-        finally:
-            _leave_queue(connection.info)
-        if has_request_context():
-            g._sqlite_phase = "written"  # what the request does next only reads (the answer)
-
-    @event.listens_for(engine, "rollback")
-    def _on_rollback(connection):
-        if connection.info.pop("writing", False):
-            try:
-                _driver(connection, "ROLLBACK")
-            except OperationalError:
-                pass  # none to end (a failed COMMIT ends it): the driver's own rollback follows
-            finally:
-                _leave_queue(connection.info)
+    # Transactions begin and end in the dialect, not in connection events: an engine with
+    # connection events dispatches them around every statement, which costs a lookup or a log
+    # more than its SQL does. SQLAlchemy still turns the driver's errors into its own (a locked
+    # database is an OperationalError, which the API answers with 503).
+    dialect = engine.dialect
+    dialect.do_begin = _begin
+    dialect.do_commit = _commit
+    dialect.do_rollback = _rollback  # also the pool's reset of a connection given back
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection, record):
         record.info.pop("writing", None)
+        record.info.pop("reads_only", None)
         _leave_queue(record.info)  # never kept by a connection back in the pool
 
 
-def _driver(connection: Connection, sql: str) -> None:
-    """Run a transaction statement on the driver itself (no statement events, cheaper), with
-    its errors turned into SQLAlchemy's as a statement of ours would be: a locked database is
-    then an OperationalError, which the API answers with 503."""
+def _begin(connection: PoolProxiedConnection) -> None:
+    """A deferred transaction that reads and then writes fails at once when another process
+    wrote in between; taking the write lock up front lets writers queue instead."""
+    driver, info = connection.dbapi_connection, _info(connection)
+    if info.get("reads_only") or not _takes_write_lock():
+        driver.execute("BEGIN")
+        return
+    _queue_for_writing(info)
     try:
-        connection.connection.dbapi_connection.execute(sql)
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(sql, (), exc, sqlite3.Error) from exc
+        driver.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        _leave_queue(info)
+        raise
+    info["writing"] = True
+
+
+def _commit(connection: PoolProxiedConnection) -> None:
+    info = _info(connection)
+    writing = info.pop("writing", False)
+    try:
+        connection.dbapi_connection.commit()  # the driver knows our BEGIN: it sends COMMIT
+    finally:
+        if writing:
+            _leave_queue(info)
+    if writing and has_request_context():
+        g._sqlite_phase = "written"  # what the request does next only reads (the answer)
+
+
+def _rollback(connection: PoolProxiedConnection) -> None:
+    info = _info(connection)
+    writing = info.pop("writing", False)
+    try:
+        connection.dbapi_connection.rollback()  # nothing to end (a failed COMMIT did): a no-op
+    finally:
+        if writing:
+            _leave_queue(info)
+
+
+def _info(connection: PoolProxiedConnection) -> dict:
+    """The pooled connection's own dict; none for the dialect's check of a first connection."""
+    try:
+        return connection.info
+    except NotImplementedError:
+        return {}
 
 
 def _queue_for_writing(info: dict) -> None:
@@ -139,9 +149,7 @@ def _queue_for_writing(info: dict) -> None:
             break
         except BlockingIOError:
             if time.monotonic() > deadline:
-                raise OperationalError(
-                    "BEGIN IMMEDIATE", (), sqlite3.OperationalError("database is locked")
-                ) from None
+                raise sqlite3.OperationalError("database is locked") from None
             time.sleep(pause)
             pause = min(pause * 2, 0.001)  # a writer holds the lock for about a millisecond
     info["queued"] = _this_thread.writing = True
@@ -174,7 +182,8 @@ def connection(session: scoped_session) -> Connection:
         return session.connection()
     reads = g.get("_reads")
     if reads is None:
-        reads = g._reads = session.get_bind().connect().execution_options(reads_only=True)
+        reads = g._reads = session.get_bind().connect()
+        reads.connection.info["reads_only"] = True  # until it is given back (`_on_checkin`)
     return reads
 
 
