@@ -32,7 +32,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 15_000
-_this_thread = threading.local()  # does this thread hold the writer queue (through any connection)?
+# Per thread: does it hold the writer queue (through any connection)? Its kept read connection.
+_this_thread = threading.local()
 
 
 def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
@@ -175,22 +176,45 @@ def connection(session: scoped_session) -> Connection:
 
     The read connection serves the token check and the lookup without the ORM session, whose
     set-up and teardown cost as much as the statements. It never writes (its transactions are
-    plain BEGINs); it is opened on first use and closed when the app context ends
-    (`close_reads`), or when a request is about to write.
+    plain BEGINs); its transaction ends with the app context (`close_reads`), or when a request
+    is about to write.
     """
     if session.registry.has() and session().in_transaction():
         return session.connection()
     reads = g.get("_reads")
     if reads is None:
-        reads = g._reads = session.get_bind().connect()
-        reads.connection.info["reads_only"] = True  # until it is given back (`_on_checkin`)
+        reads = g._reads = _read_connection(session.get_bind())
     return reads
+
+
+def _read_connection(engine: Engine) -> Connection:
+    """On SQLite, each thread keeps its read connection from one request to the next: a file
+    cannot drop a connection, and taking one from the pool and giving it back costs as much as
+    the token check's statement. A database server's connections are taken per request (the
+    pool pings them: the server may have restarted)."""
+    if engine.dialect.name != "sqlite":
+        return engine.connect()
+    kept = getattr(_this_thread, "reads", None)
+    if kept is not None and kept.engine is engine and not kept.closed and not kept.invalidated:
+        return kept
+    if kept is not None:  # another app's (tests make many): one kept connection a thread
+        kept.close()
+    kept = _this_thread.reads = engine.connect()
+    kept.connection.info["reads_only"] = True  # for as long as it is kept out of the pool
+    return kept
 
 
 def close_reads(_exc: BaseException | None = None) -> None:
     reads = g.pop("_reads", None) if has_app_context() else None
-    if reads is not None:
-        reads.close()
+    if reads is None:
+        return
+    if reads is getattr(_this_thread, "reads", None):
+        try:
+            reads.rollback()  # ends the read; the connection stays for the thread's next one
+            return
+        except Exception:  # a broken connection: give it back, the next request takes another
+            _this_thread.reads = None
+    reads.close()
 
 
 def end_read_before_write() -> None:
