@@ -157,9 +157,7 @@ def authenticate() -> None:
         abort(401, message="Missing bearer token.")
     token = token.strip()
     wanted = digest(token)
-    found = (
-        database.connection(db.session).execute(_DEVICE_AND_USER, {"token_hash": wanted}).first()
-    )
+    found = database.connection(db).execute(_DEVICE_AND_USER, {"token_hash": wanted}).first()
     # The lookup is by digest; comparing again in constant time keeps timing independent of it.
     if found is None or not hmac.compare_digest(found.token_hash, wanted):
         abort(401, message="Unknown device token.")

@@ -18,9 +18,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from flask import g, has_app_context, has_request_context
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import scoped_session
 from sqlalchemy.pool import PoolProxiedConnection
 
 try:
@@ -170,7 +170,7 @@ def _takes_write_lock() -> bool:
     return g.get("_sqlite_phase") == "write"
 
 
-def connection(session: scoped_session) -> Connection:
+def connection(db: SQLAlchemy) -> Connection:
     """Where a plain statement runs: in the ORM session's transaction if one is going (it may
     hold writes not committed yet), else on the app context's read connection.
 
@@ -179,11 +179,12 @@ def connection(session: scoped_session) -> Connection:
     plain BEGINs); its transaction ends with the app context (`close_reads`), or when a request
     is about to write.
     """
+    session = db.session
     if session.registry.has() and session().in_transaction():
         return session.connection()
     reads = g.get("_reads")
-    if reads is None:
-        reads = g._reads = _read_connection(session.get_bind())
+    if reads is None:  # the engine itself: asking the session for it would make a session
+        reads = g._reads = _read_connection(db.engine)
     return reads
 
 
@@ -195,11 +196,14 @@ def _read_connection(engine: Engine) -> Connection:
     if engine.dialect.name != "sqlite":
         return engine.connect()
     kept = getattr(_this_thread, "reads", None)
-    if kept is not None and kept.engine is engine and not kept.closed and not kept.invalidated:
+    if kept is not None and _this_thread.reads_pool is engine.pool and not kept.invalidated:
+        if kept.in_transaction():  # an app context around this one reads on it: not its snapshot
+            return engine.connect()
         return kept
-    if kept is not None:  # another app's (tests make many): one kept connection a thread
+    if kept is not None:  # another app's, or from before `engine.dispose()`: one a thread
         kept.close()
     kept = _this_thread.reads = engine.connect()
+    _this_thread.reads_pool = engine.pool
     kept.connection.info["reads_only"] = True  # for as long as it is kept out of the pool
     return kept
 

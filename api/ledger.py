@@ -34,7 +34,7 @@ _users = User.__table__
 
 def _connection():
     """Where the plain statements below run (see database.connection)."""
-    return database.connection(db.session)
+    return database.connection(db)
 
 
 def model_settings(user: User) -> scoring.ModelSettings:

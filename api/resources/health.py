@@ -2,7 +2,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from .. import __version__
+from .. import __version__, database
 from ..models import db
 from ..schemas import HealthSchema
 
@@ -15,5 +15,5 @@ class Health(MethodView):
     @blp.response(200, HealthSchema)
     def get(self):
         """Is the server up and its database reachable? Needs no token."""
-        db.session.execute(text("SELECT 1"))
+        database.connection(db).execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
