@@ -7,6 +7,7 @@ import time
 from flask import Flask, g, request
 from flask_cors import CORS
 from flask_smorest import Api, abort
+from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -49,9 +50,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config.from_environment())
     if test_config:
         app.config.update(test_config)
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite":
         # A database server may restart or drop idle connections; a file cannot.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    elif database.is_file(url):
+        # Each thread keeps a read connection and may take a write connection beside it; a file
+        # has no limit on connections, so no request ever waits for one.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"max_overflow": -1})
     app.config["TRUSTED_HOSTS"] = app.config["STRONGTIES_ALLOWED_HOSTS"] or LOOPBACK_HOSTS
     if app.config["STRONGTIES_TRUSTED_PROXIES"]:
         hops = app.config["STRONGTIES_TRUSTED_PROXIES"]

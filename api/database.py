@@ -20,7 +20,7 @@ from alembic.config import Config
 from flask import g, has_app_context, has_request_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
 try:
@@ -46,8 +46,7 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
     if synchronous not in SYNCHRONOUS_MODES:
         raise ValueError(f"SQLite synchronous must be one of {SYNCHRONOUS_MODES}: {synchronous!r}")
     database = engine.url.database
-    on_disk = bool(database) and database != ":memory:" and not database.startswith("file:")
-    queue = f"{database}-writer.lock" if on_disk and fcntl is not None else None
+    queue = f"{database}-writer.lock" if is_file(engine.url) and fcntl is not None else None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, record):
@@ -85,6 +84,17 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
         record.info.pop("writing", None)
         record.info.pop("reads_only", None)
         _leave_queue(record.info)  # never kept by a connection back in the pool
+
+
+def is_file(url: URL) -> bool:
+    """Is this a SQLite database in a file of its own (not in memory, not a URI)?"""
+    name = url.database
+    return (
+        url.get_backend_name() == "sqlite"
+        and bool(name)
+        and name != ":memory:"
+        and not name.startswith("file:")
+    )
 
 
 def _begin(connection: PoolProxiedConnection) -> None:

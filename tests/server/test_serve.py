@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,37 @@ def test_python_m_api_help(tmp_path):
 
 def test_serve_keeps_the_ledger_across_restarts_on_sqlite(tmp_path):
     round_trip(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)
+
+
+def test_serve_takes_a_burst_of_logs_on_all_its_threads(tmp_path):
+    """Every one of `serve`'s threads writing at once, each also reading (its token, the
+    lookups): none waits for a database connection, none fails, every log is stored once."""
+    server = ServerProcess(cli_env(f"sqlite:///{tmp_path / 'ledger.db'}"), tmp_path / "log")
+    try:
+        server.start()
+        token = run_cli(server.env, "token", "create", "Laptop").strip().splitlines()[-1]
+        people = [f"person-{n}" for n in range(4)]
+
+        def log(n: int) -> int:
+            slug = people[n % len(people)]
+            body = {
+                "kind": "call",
+                "contact": {"name": slug, "identities": [{"kind": "linkedin", "value": slug}]},
+            }
+            r = server.request("PUT", f"/api/v1/interactions/{uuid.uuid4()}", token, json=body)
+            server.request("GET", f"/api/v1/lookup?linkedin={slug}", token).raise_for_status()
+            return r.status_code
+
+        with ThreadPoolExecutor(32) as pool:  # four times `serve`'s default of 8 threads
+            statuses = list(pool.map(log, range(128)))
+        assert statuses.count(201) == 128, statuses
+        counts = [
+            server.request("GET", f"/api/v1/lookup?linkedin={slug}", token).json()["tie"]
+            for slug in people
+        ]
+        assert [tie["interaction_count"] for tie in counts] == [32, 32, 32, 32]
+    finally:
+        server.close()
 
 
 @pytest.mark.postgres
