@@ -8,6 +8,7 @@ lock file (`flock`), which lets the next one in within a millisecond of the lock
 where SQLite's busy handler sleeps up to 100 ms between tries.
 """
 
+import logging
 import os
 import sqlite3
 import threading
@@ -34,6 +35,7 @@ SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 15_000
 # Per thread: does it hold the writer queue (through any connection)? Its kept read connection.
 _this_thread = threading.local()
+_log = logging.getLogger(__name__)
 
 
 def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
@@ -206,16 +208,31 @@ def _read_connection(engine: Engine) -> Connection:
     if engine.dialect.name != "sqlite":
         return engine.connect()
     kept = getattr(_this_thread, "reads", None)
-    if kept is not None and _this_thread.reads_pool is engine.pool and not kept.invalidated:
-        if kept.in_transaction():  # an app context around this one reads on it: not its snapshot
-            return engine.connect()
-        return kept
-    if kept is not None:  # another app's, or from before `engine.dispose()`: one a thread
-        kept.close()
-    kept = _this_thread.reads = engine.connect()
+    if kept is not None:
+        current = _this_thread.reads_pool is engine.pool and not (kept.closed or kept.invalidated)
+        if current and not kept.in_transaction():
+            return kept
+        if current:  # an app context around this one reads on it: its snapshot, not ours
+            return _reads_only(engine.connect())
+        _this_thread.reads = None  # another app's, or from before `engine.dispose()`
+        if not kept.in_transaction():  # else the context reading on it closes it, at its end
+            _discard(kept)
+    kept = _this_thread.reads = _reads_only(engine.connect())
     _this_thread.reads_pool = engine.pool
-    kept.connection.info["reads_only"] = True  # for as long as it is kept out of the pool
     return kept
+
+
+def _reads_only(conn: Connection) -> Connection:
+    conn.connection.info["reads_only"] = True  # until it goes back to the pool (`_on_checkin`)
+    return conn
+
+
+def _discard(conn: Connection) -> None:
+    """Close for good: a connection given back to a disposed pool would stay open there."""
+    try:
+        conn.invalidate()
+    finally:
+        conn.close()
 
 
 def close_reads(_exc: BaseException | None = None) -> None:
@@ -226,9 +243,12 @@ def close_reads(_exc: BaseException | None = None) -> None:
         try:
             reads.rollback()  # ends the read; the connection stays for the thread's next one
             return
-        except Exception:  # a broken connection: give it back, the next request takes another
+        except Exception:  # a broken connection: the next request takes another
             _this_thread.reads = None
-    reads.close()
+    try:
+        reads.close()
+    except Exception:  # the teardown goes on: the session, which may hold the writer queue, next
+        _log.warning("could not close a read connection", exc_info=True)
 
 
 def end_read_before_write() -> None:

@@ -6,6 +6,7 @@ import fcntl
 import shutil
 import sqlite3
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -111,3 +112,43 @@ def test_an_unknown_synchronous_mode_is_refused(sqlite_file):
                 "STRONGTIES_SQLITE_SYNCHRONOUS": "1; DROP",
             }
         )
+
+
+def test_a_command_reading_in_nested_app_contexts_can_still_write(served):
+    """Outside a request every transaction may write; a read in an app context nested inside
+    another that is reading must still not take the writer queue, or the write that follows
+    would wait for its own thread (busy timeout, then an error)."""
+    app, _ = served
+    with app.app_context():
+        database.connection(db).execute(text("SELECT count(*) FROM contacts")).scalar()
+        with app.app_context():
+            database.connection(db).execute(text("SELECT count(*) FROM devices")).scalar()
+            auth.create_device(auth.default_user(), "nested")
+            db.session.commit()
+    with app.app_context():
+        names = db.session.execute(text("SELECT name FROM devices")).scalars().all()
+    assert sorted(names) == ["nested", "writers"]
+
+
+def open_files() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc")
+def test_disposing_the_engine_leaves_no_file_open(served):
+    """Each thread keeps a read connection between requests; `engine.dispose()` (as tests and
+    a reconfigured server do) must not strand it, with its database and lock files, open."""
+    app, headers = served
+    client = app.test_client()
+
+    def lookups_then_dispose():
+        r = client.get("/api/v1/lookup?email=ada@example.org", headers=headers)
+        assert r.status_code == 200
+        with app.app_context():
+            db.engine.dispose()
+
+    lookups_then_dispose()
+    before = open_files()
+    for _ in range(20):
+        lookups_then_dispose()
+    assert open_files() <= before
