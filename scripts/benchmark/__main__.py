@@ -1,8 +1,10 @@
 """scripts/bench: builds the synthetic ledgers, serves the API with gunicorn and measures it.
 
     scripts/bench [--quick] [--out bench-results] [--no-postgres] [--no-browser]
+    scripts/bench --in-process [--quick]
 
-Writes <out>/bench.json and <out>/bench.md. See docs/benchmark.md.
+Writes <out>/bench.json and <out>/bench.md (with --in-process: <out>/in-process.json and .md).
+See docs/benchmark.md.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from . import report, servers, synth
+from . import inprocess, report, servers, synth
 from .load import Connection
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -476,7 +478,15 @@ def main(argv: list[str] | None = None) -> int:
         "--no-browser", action="store_true", help="skip the overlay timing in headless Chromium"
     )
     parser.add_argument("--keep", action="store_true", help="keep the SQLite ledgers")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="instead: where a request's time goes, each endpoint called without HTTP "
+        "(in-process.json and in-process.md)",
+    )
     args = parser.parse_args(argv)
+    if args.in_process:
+        return where_time_goes(args)
 
     bench = Bench(args)
     log(f"{bench.results['config']['mode']} run; scratch files in {bench.work}")
@@ -489,6 +499,20 @@ def main(argv: list[str] | None = None) -> int:
     (out / "bench.md").write_text(report.markdown(results))
     log(f"wrote {out / 'bench.json'} and {out / 'bench.md'} in {results['elapsed_seconds']} s")
     print(report.markdown(results))
+    return 0
+
+
+def where_time_goes(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="strongties-in-process-"))
+    log(f"in-process run; scratch files in {work}")
+    try:
+        result = inprocess.main(out, work, quick=args.quick, seed=args.seed)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(inprocess.markdown(result))
     return 0
 
 

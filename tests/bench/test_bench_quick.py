@@ -1,4 +1,5 @@
-"""`scripts/bench --quick` runs end to end and reports every metric (no timing is asserted)."""
+"""`scripts/bench --quick` runs end to end and reports every metric, and so does its in-process
+breakdown, `--in-process --quick` (no timing is asserted)."""
 
 import json
 import os
@@ -15,12 +16,10 @@ NUMBER = (int, float)
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench")
+def bench(out: Path, *options: str) -> None:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'scripts'}"}
     done = subprocess.run(
-        [sys.executable, "-m", "benchmark", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "benchmark", "--quick", "--out", str(out), *options],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -28,6 +27,12 @@ def results(tmp_path_factory):
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-4000:]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    bench(out)
     return json.loads((out / "bench.json").read_text()), (out / "bench.md").read_text()
 
 
@@ -90,3 +95,23 @@ def test_markdown_table(results):
     assert data["machine"]["cpu"] in markdown
     for row in ("ceiling", "lookup", "log (`PUT` interaction)", "first page", "RSS", "overlay"):
         assert row in markdown
+
+
+def test_the_in_process_breakdown_times_every_call(tmp_path):
+    bench(tmp_path, "--in-process")
+    data = json.loads((tmp_path / "in-process.json").read_text())
+    calls = [
+        "ceiling",
+        "health",
+        "lookup",
+        "log",
+        "log, commits not synced",
+        "the log's SQL from a bare view",
+        "the log's SQL from a bare view, commits not synced",
+    ]
+    assert list(data["microseconds"]) == calls
+    assert all(isinstance(v, NUMBER) and v > 0 for v in data["microseconds"].values())
+    assert data["times_ceiling"]["ceiling"] == 1.0
+    markdown = (tmp_path / "in-process.md").read_text()
+    for call in calls:
+        assert f"| {call} |" in markdown
