@@ -26,8 +26,13 @@
     }
   }
 
+  // One pending tick; a sooner request moves it forward (a URL change must not wait for a
+  // mutation's settle time).
+  let tickAt = 0;
   function schedule(delay) {
-    if (tickTimer) return;
+    if (tickTimer && tickAt <= Date.now() + delay) return;
+    clearTimeout(tickTimer);
+    tickAt = Date.now() + delay;
     tickTimer = setTimeout(() => {
       tickTimer = null;
       tick();
@@ -230,12 +235,15 @@
     if (window.navigation) {
       // "navigate" fires before the URL changes: remember what the old page showed.
       navigation.addEventListener("navigate", () => cur.status !== "pending" && (rolling = snapshot()));
-      navigation.addEventListener("currententrychange", () => schedule(0));
+      // Fires as the URL changes (in the page's pushState): the overlay leaves the old person
+      // in that same task.
+      navigation.addEventListener("currententrychange", () => location.href !== cur.href && tick());
     }
   } catch {}
   addEventListener("hashchange", () => schedule(0));
   addEventListener("popstate", () => schedule(0));
-  new MutationObserver(() => schedule(150)).observe(document, { childList: true, subtree: true });
+  const settle = () => schedule(location.href !== cur.href ? 0 : 150);
+  new MutationObserver(settle).observe(document, { childList: true, subtree: true });
   setInterval(() => location.href !== cur.href && schedule(0), 500);
   let frame = 0;
   const reposition = () => {
