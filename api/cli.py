@@ -160,6 +160,7 @@ def rebuild(username, all_users):
         for each in users:
             ledger.lock_user(each)
             total += ledger.rebuild_user(each)
+            ledger.record_rescore(each)
             db.session.commit()
         click.echo(f"Rebuilt {total} contacts.")
 

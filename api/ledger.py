@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from bisect import bisect_right
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -24,6 +24,7 @@ from sqlalchemy.orm.util import identity_key
 from . import auth, database, scoring
 from .auth import Account
 from .models import Change, Contact, ContactStats, Device, Identity, Interaction, User, db, utcnow
+from .schemas import SettingsOutSchema
 
 _AGGREGATE_FIELDS = [f.name for f in dataclass_fields(scoring.Aggregate)]
 _users = User.__table__
@@ -73,6 +74,13 @@ def lock_and_reload(user: Account, row: Contact | Interaction) -> Account:
 
 def record_change(user: User, entity: str, entity_id, op: str, data: dict | None) -> None:
     db.session.add(Change(**_change(user, entity, entity_id, op, data)))
+
+
+def record_rescore(user: User) -> None:
+    """Every score was recomputed (new settings, a rebuild): a feed entry with the settings in
+    force, on which browsers drop the ties they cached under the old ones."""
+    settings = SettingsOutSchema().dump(asdict(model_settings(user)))  # as GET /settings shows
+    record_change(user, "settings", "model", "upsert", settings)
 
 
 def _change(user: User, entity: str, entity_id, op: str, data: dict | None) -> dict:

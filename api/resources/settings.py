@@ -31,5 +31,6 @@ class Settings(MethodView):
         db.session.execute(update(users).where(users.c.id == user.id).values(settings=merged))
         user = replace(user, settings=merged)
         ledger.rebuild_user(user)
+        ledger.record_rescore(user)
         db.session.commit()
         return asdict(ledger.model_settings(user))

@@ -93,6 +93,12 @@ function applyChanges(changes) {
       keysById.set(id, [...(keysById.get(id) || []), k]);
     }
     for (const ch of changes) {
+      if (isPlainObject(ch) && ch.entity === "settings") {
+        // Every score was recomputed: ties cached before are wrong, not merely old.
+        for (const k of Object.keys(ties)) delete ties[k];
+        keysById.clear();
+        continue;
+      }
       if (!isPlainObject(ch) || ch.entity !== "contact") continue;
       for (const k of keysById.get(ch.id) || []) delete ties[k];
       keysById.delete(ch.id);

@@ -424,6 +424,40 @@ def test_the_feed_fills_the_offline_cache_even_for_people_never_looked_up(connec
         api.start()
 
 
+def test_new_settings_drop_the_ties_each_browser_cached(connected, cr_tab, shot):
+    """Every score is recomputed under new settings: the feed says so, both browsers drop the
+    ties they cached (an offline overlay then shows no score rather than a wrong one), and the
+    next overlay online shows the new score."""
+    api, cr = connected.api, connected.cr
+    stores = {"Chromium": connected.cr_store, "Firefox": connected.fx_store}
+    assert all(store.get("ties") for store in stores.values())  # filled by the feed (above)
+    before = api.get_json("/api/v1/settings")["recency_half_life_days"]
+    r = api.request("PATCH", "/api/v1/settings", {"recency_half_life_days": 3})
+    assert r.status_code == 200, r.text
+    try:
+        for who, store in stores.items():
+            wait_until(
+                lambda store=store: not store.get("ties"),
+                timeout=15,
+                message=f"{who} kept ties scored under the old settings",
+            )
+        api.stop()
+        try:
+            tab = cr.open(ANA_URL)
+            ov = cr.overlay(tab)
+            ov.wait_for_state("offline")
+            assert score_number(ov.field("score")) is None, ov.describe()
+            ov.screenshot(shot("chromium-offline-after-new-settings"))
+            tab.close()
+        finally:
+            api.start()
+        cr.open(JANE_URL, cr_tab)
+        assert_shows(cr.overlay(cr_tab), api, JANE)
+    finally:
+        r = api.request("PATCH", "/api/v1/settings", {"recency_half_life_days": before})
+        assert r.status_code == 200, r.text
+
+
 # -- 3: offline-first in Chromium, through a restart and a stopped service worker ---------------
 class WorkerWatch:
     """The extension's service worker as the ServiceWorker CDP domain reports it."""

@@ -103,3 +103,21 @@ def test_a_first_log_records_its_new_contact_once_with_its_tie(log, changes):
     contact_rows = [c for c in changes() if c["entity"] == "contact"]
     assert len(contact_rows) == 1
     assert contact_rows[0]["data"]["tie"]["interaction_count"] == 1
+
+
+def test_new_settings_are_in_the_feed_so_browsers_drop_old_scores(api, log, changes):
+    """Every score is recomputed under new settings: the feed says so once, with the settings
+    in force, after the writes before it (a browser then drops the ties it cached)."""
+    log("call", contact=JANE)
+    before = changes()
+    r = api.patch("/api/v1/settings", json={"recency_half_life_days": 5})
+    assert r.status_code == 200
+    after = changes()
+    assert after[: len(before)] == before
+    (entry,) = after[len(before) :]
+    assert (entry["entity"], entry["id"], entry["op"]) == ("settings", "model", "upsert")
+    assert entry["data"] == api.get("/api/v1/settings").json
+    assert entry["data"]["recency_half_life_days"] == 5
+    # Refused settings change nothing, not even the feed.
+    assert api.patch("/api/v1/settings", json={"recency_half_life_days": 0}).status_code == 422
+    assert changes() == after

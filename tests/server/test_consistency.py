@@ -175,6 +175,13 @@ def test_strongties_rebuild_gives_the_same_numbers(app, api, database_url):
     for contact_id, row in kept.items():
         tie = api.get(f"/api/v1/contacts/{contact_id}").json["tie"]
         assert tie["interaction_count"] == row["count"]
+    # Browsers learn from the feed that every score was recomputed.
+    last = api.get("/api/v1/changes?since=0&limit=1000").json["changes"][-1]
+    assert (last["entity"], last["op"], last["data"]) == (
+        "settings",
+        "upsert",
+        api.get("/api/v1/settings").json,
+    )
 
 
 def test_settings_change_rebuilds_every_score(app, api, log):
