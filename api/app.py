@@ -51,13 +51,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    engine_options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})  # the caller's stays
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     if url.get_backend_name() != "sqlite":
         # A database server may restart or drop idle connections; a file cannot.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        engine_options.setdefault("pool_pre_ping", True)
     elif database.is_file(url):
         # Each thread keeps a read connection and may take a write connection beside it; a file
         # has no limit on connections, so no request ever waits for one.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"max_overflow": -1})
+        engine_options.setdefault("max_overflow", -1)
     app.config["TRUSTED_HOSTS"] = app.config["STRONGTIES_ALLOWED_HOSTS"] or LOOPBACK_HOSTS
     if app.config["STRONGTIES_TRUSTED_PROXIES"]:
         hops = app.config["STRONGTIES_TRUSTED_PROXIES"]

@@ -158,9 +158,9 @@ def rebuild(username, all_users):
         users = db.session.scalars(select(User)).all() if all_users else [_user(username)]
         total = 0
         for each in users:
-            ledger.lock_user(each)
-            total += ledger.rebuild_user(each)
-            ledger.record_rescore(each)
+            fresh = ledger.lock_user(each)  # the settings as of the lock: a PATCH may just have won
+            total += ledger.rebuild_user(fresh)
+            ledger.record_rescore(fresh)
             db.session.commit()
         click.echo(f"Rebuilt {total} contacts.")
 

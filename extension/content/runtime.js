@@ -49,7 +49,10 @@
 
   function onUrl() {
     const href = location.href;
-    const route = A.route(href);
+    let route = null;
+    try {
+      route = A.route(href);
+    } catch {} // a page the adapter cannot place shows no overlay (and is not tried again)
     const first = cur.href === null;
     if (route && cur.route && route.key === cur.route.key) {
       cur.href = href; // a sub-page of the same person (/details/experience/, overlays ...)

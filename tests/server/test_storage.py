@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from api import config, create_app
+from api import auth, config, create_app
 from api.database import upgrade
 from api.models import Interaction, db, utcnow
 
@@ -85,3 +85,41 @@ def test_the_app_reports_its_backend(app, database_url):
         name = db.engine.dialect.name
         assert name == ("sqlite" if database_url.startswith("sqlite") else "postgresql")
         assert db.session.execute(text("SELECT 1")).scalar() == 1
+
+
+ADA = "ada@example.org"
+
+
+def test_instants_come_back_in_utc_whatever_the_database_session_time_zone(database_url):
+    """PostgreSQL answers timestamps in its session's time zone (a server's default may be
+    anything): the API still writes every instant in UTC, as on SQLite."""
+    options = {"connect_args": {"options": "-c timezone=Asia/Kolkata"}}
+    if database_url.startswith("sqlite"):
+        options = {}
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "SQLALCHEMY_ENGINE_OPTIONS": options}
+    app = create_app({"TESTING": True, **settings})
+    try:
+        with app.app_context():
+            user = auth.default_user()
+            _, token = auth.create_device(user, "tz")
+            db.session.commit()
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        body = {
+            "kind": "call",
+            "occurred_at": "2021-03-04T10:36:07+05:30",
+            "contact": {"name": "Ada", "identities": [{"kind": "email", "value": ADA}]},
+        }
+        r = client.put(f"/api/v1/interactions/{uuid.uuid4()}", json=body, headers=headers)
+        assert r.status_code == 201, r.get_json()
+        contact_id = r.get_json()["contact"]["id"]
+        page = client.get(f"/api/v1/contacts/{contact_id}/interactions", headers=headers)
+        (stored,) = page.get_json()["interactions"]
+        assert stored["occurred_at"] == "2021-03-04T05:06:07+00:00"
+        looked_up = client.get(f"/api/v1/lookup?email={ADA}", headers=headers)
+        tie = looked_up.get_json()["tie"]
+        assert tie["last_interaction"]["occurred_at"] == "2021-03-04T05:06:07+00:00"
+        assert tie["first_interaction_at"] == "2021-03-04T05:06:07+00:00"
+    finally:
+        with app.app_context():
+            db.engine.dispose()

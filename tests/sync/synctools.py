@@ -119,9 +119,12 @@ def follow_feed(dev, since=0, limit=7, max_pages=10_000):
 def replay(changes):
     """A client's copy of the ledger from the feed alone: contacts, identities, interactions."""
     contacts, identities, interactions = {}, {}, {}
+    tables = {"contact": contacts, "identity": identities, "interaction": interactions}
     for change in changes:
         entity, op, key, data = change["entity"], change["op"], change["id"], change["data"]
-        table = {"contact": contacts, "identity": identities, "interaction": interactions}[entity]
+        if entity == "settings":  # every score recomputed: no ledger data of its own
+            continue
+        table = tables[entity]
         if op == "upsert":
             table[key] = data
         else:
