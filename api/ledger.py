@@ -3,8 +3,9 @@ the same transaction, so a lookup never has to scan a contact's history."""
 
 from __future__ import annotations
 
+import threading
 import uuid
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import asdict, dataclass, replace
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime, timedelta
@@ -360,6 +361,10 @@ def _contact_view(source, *where):
             .where(_users.c.id == _contacts.c.user_id)
             .scalar_subquery()
             .label("owner_settings"),
+            select(_users.c.scores_refreshed_at)
+            .where(_users.c.id == _contacts.c.user_id)
+            .scalar_subquery()
+            .label("owner_refreshed_at"),
             select(func.max(Change.__table__.c.seq))
             .where(Change.__table__.c.user_id == _contacts.c.user_id)
             .scalar_subquery()
@@ -409,40 +414,105 @@ def last_interactions(stats: list) -> dict:
     return {row.id: row for row in rows}
 
 
-# Each process keeps, per user, the stored scores in order, valid while the user's ledger has
-# no new change and no refresh (a rank is then a binary search, not a count over every contact).
-_SCORES = select(_stats.c.score).where(_stats.c.user_id == bindparam("user_id"))
-_ranked_scores: dict[tuple, tuple[tuple, list[float]]] = {}
-
-
-def _rank_of_stored(user: User, score: float, last_change: int | None) -> int:
-    """rank_of(user.id, score, its contact) for a read-only request: from the ordered scores.
-
-    Scores change only with a write (which adds to the changes feed: `last_change` is its
-    newest seq, read in the same transaction) or a rebuild or refresh (which stamps the user),
-    so the two tell whether the copy is current.
-    """
-    key = (str(db.engine.url), user.id, user.created_at)
-    version = (last_change, user.scores_refreshed_at)
-    held = _ranked_scores.get(key)
-    if held is None or held[0] != version:
-        scores = sorted(_connection().execute(_SCORES, {"user_id": user.id}).scalars())
-        if len(_ranked_scores) >= 64:  # a shared server's many users: start afresh
-            _ranked_scores.clear()
-        held = _ranked_scores[key] = (version, scores)
-    scores = held[1]
-    return len(scores) - bisect_right(scores, score) + 1
-
-
-_LAST_CHANGE = select(func.max(Change.__table__.c.seq)).where(
-    Change.__table__.c.user_id == bindparam("user_id")
+# Each process keeps, per user, the stored scores in order, as of a version of the ledger (its
+# newest change): a rank is then a binary search, not a count over every contact. Every write
+# that changes a stored score adds a contact entry to the changes feed, so a copy that is behind
+# catches up by re-reading the scores of the contacts changed since; a rebuild or refresh (which
+# stamps the user) changes them all, and the copy is read again.
+_SCORES = select(_stats.c.contact_id, _stats.c.score).where(
+    _stats.c.user_id == bindparam("user_id")
 )
+_SCORES_OF = select(_stats.c.contact_id, _stats.c.score).where(
+    _stats.c.contact_id.in_(bindparam("ids", expanding=True))
+)
+_changes = Change.__table__
+_CHANGED_CONTACTS = (
+    select(_changes.c.entity_id)
+    .where(
+        _changes.c.user_id == bindparam("user_id"),
+        _changes.c.entity == "contact",
+        _changes.c.seq > bindparam("after"),
+        _changes.c.seq <= bindparam("upto"),
+    )
+    .distinct()
+)
+_CATCH_UP_AT_MOST = 500  # contacts changed since the copy: beyond, it is read again
+
+
+@dataclass
+class _ScoreOrder:
+    """One user's stored scores: each contact's, and all of them in order."""
+
+    version: int | None  # the newest change it reflects
+    refreshed: datetime | None  # the user's scores_refreshed_at it was read under
+    by_contact: dict[int, float]
+    ordered: list[float]
+
+    def above(self, score: float, contact_id: int | None = None) -> int:
+        """How many contacts (other than `contact_id`) have a stored score above `score`."""
+        count = len(self.ordered) - bisect_right(self.ordered, score)
+        own = self.by_contact.get(contact_id)
+        return count - 1 if own is not None and own > score else count
+
+    def move(self, contact_id: int, score: float | None) -> None:
+        """The contact's stored score is now `score` (None: it has none)."""
+        old = self.by_contact.pop(contact_id, None)
+        if old is not None:
+            del self.ordered[bisect_left(self.ordered, old)]
+        if score is not None:
+            self.by_contact[contact_id] = score
+            insort(self.ordered, score)
+
+
+_orders: dict[tuple, _ScoreOrder] = {}
+_orders_lock = threading.Lock()  # threads of one process share the copies
+
+
+def _score_order(conn, user: User, version: int | None, refreshed: datetime | None) -> _ScoreOrder:
+    """The user's stored scores as of `version` (or later) and of the refresh stamped
+    `refreshed`, both read with the scores the caller ranks (the request's own copy of the user
+    may predate a refresh it made); read on `conn`, with `_orders_lock` held. A writer calls it
+    before its own statements: the copy then holds only committed scores."""
+    key = (db.engine.url, user.id, user.created_at)
+    held = _orders.get(key)
+    if held is not None and held.refreshed == refreshed:
+        if version is None or (held.version is not None and version <= held.version):
+            return held  # current (or newer than the caller's view: just as right)
+        if held.version is not None:
+            params = {"user_id": user.id, "after": held.version, "upto": version}
+            changed = [int(i) for i in conn.execute(_CHANGED_CONTACTS, params).scalars()]
+            if len(changed) <= _CATCH_UP_AT_MOST:
+                scores = dict(conn.execute(_SCORES_OF, {"ids": changed}).all()) if changed else {}
+                for contact_id in changed:
+                    held.move(contact_id, scores.get(contact_id))
+                held.version = version
+                return held
+    by_contact = dict(conn.execute(_SCORES, {"user_id": user.id}).all())
+    if len(_orders) >= 64:  # a shared server's many users: start afresh
+        _orders.clear()
+    held = _orders[key] = _ScoreOrder(version, refreshed, by_contact, sorted(by_contact.values()))
+    return held
+
+
+def _rank_of_stored(user: User, score: float, version: tuple, contact_id=None) -> int:
+    """rank_of(user.id, score, contact_id), from the ordered copy as of `version`: the
+    ledger's newest change and the user's scores_refreshed_at."""
+    with _orders_lock:
+        return _score_order(_connection(), user, *version).above(score, contact_id) + 1
+
+
+_LEDGER_VERSION = select(
+    func.max(_changes.c.seq),
+    select(_users.c.scores_refreshed_at)
+    .where(_users.c.id == bindparam("user_id"))
+    .scalar_subquery(),
+).where(_changes.c.user_id == bindparam("user_id"))
 
 
 def stored_ranks(user: User):
     """score -> rank for every row of a read-only list, the same rank a lookup gives."""
-    last_change = _connection().execute(_LAST_CHANGE, {"user_id": user.id}).scalar()
-    return lambda score: _rank_of_stored(user, score, last_change)
+    version = tuple(_connection().execute(_LEDGER_VERSION, {"user_id": user.id}).one())
+    return lambda score: _rank_of_stored(user, score, version)
 
 
 def _flush_pending() -> None:
@@ -567,7 +637,8 @@ def lookup(user: User, kind: str, value: str) -> dict | None:
         return None
     row = rows[0]
     stats = row if row.stats_contact_id is not None else None
-    rank = _rank_of_stored(user, row.score, row.ledger_version) if stats else None
+    version = (row.ledger_version, row.owner_refreshed_at)
+    rank = _rank_of_stored(user, row.score, version) if stats else None
     return _contact_of(rows, _tie(row.id, stats, user, rank=rank, last=_last_of(row)))
 
 
@@ -938,6 +1009,8 @@ def log_interaction(
         params = {"user_id": user.id, "contact_id": contact.id, "ref": ref}
         if conn.execute(_SAME_REF, params).first() is not None:
             return None
+    with _orders_lock:  # the stored scores before this write, all committed: its rank, below
+        order = _score_order(conn, user, contact.ledger_version, contact.owner_refreshed_at)
     values = _new_interaction(user, device, interaction_id, contact.id, data)
     if conn.execute(_INSERT_NEW[conn.dialect.name], values).first() is None:
         return None  # the id is taken: a replay, or someone else's
@@ -955,10 +1028,13 @@ def log_interaction(
     new = {f"new_{name}": getattr(stats, name) for name in _STATS_COLUMNS}
     conn.execute(_STORE_STATS, {"contact": contact.id, **new})
     conn.execute(_TOUCH_CONTACT, {"contact": contact.id, "at": row.created_at})
+    with _orders_lock:
+        rank = order.above(stats.score, contact.id) + 1
     tie = _tie(
         contact.id,
         stats,
         user,
+        rank=rank,
         last=row if later else _last_of(contact),
         recent=_window_with(contact, row),
     )

@@ -101,15 +101,17 @@ def random_body(rnd: random.Random, now: datetime) -> dict:
     return body
 
 
-def run_random_writes(api, rnd: random.Random, steps: int) -> Counter:
+def run_random_writes(api, rnd: random.Random, steps: int, after_each=None) -> Counter:
     """PUT (some replayed), PATCH (some moving to another contact), DELETE interactions and
-    now and then a whole contact; returns how many of each it did."""
+    now and then a whole contact; returns how many of each it did. `after_each(answer)` is
+    called after every step, with a log's answer (else None)."""
     done: Counter = Counter()
     now = datetime.now(UTC).replace(microsecond=0)
     owner: dict[str, int] = {}  # live interaction id -> contact id
     contacts: dict[str, int] = {}  # name -> live contact id
     for _ in range(steps):
         roll = rnd.random()
+        answer = None
         if roll < 0.45 or not owner:
             person = rnd.choice(PEOPLE)
             body = random_body(rnd, now)
@@ -122,6 +124,7 @@ def run_random_writes(api, rnd: random.Random, steps: int) -> Counter:
             assert r.status_code == 201, r.json
             contacts[person["name"]] = owner[interaction_id] = r.json["contact"]["id"]
             done["put"] += 1
+            answer = r.json
             if rnd.random() < 0.1:  # a replay
                 replay = api.put(f"/api/v1/interactions/{interaction_id}", json=body)
                 assert replay.status_code == 200
@@ -149,6 +152,8 @@ def run_random_writes(api, rnd: random.Random, steps: int) -> Counter:
             assert api.delete(f"/api/v1/contacts/{gone}").status_code == 204
             owner = {i: c for i, c in owner.items() if c != gone}
             done["delete contact"] += 1
+        if after_each:
+            after_each(answer)
     return done
 
 
@@ -192,3 +197,47 @@ def test_settings_change_rebuilds_every_score(app, api, log):
     after = api.get(f"/api/v1/contacts/{first['contact']['id']}").json["tie"]["score"]
     assert after < before
     assert_same_stats(stats_snapshot(app), rebuilt_snapshot(app))
+
+
+def stored_rank(app, contact_id: int) -> int:
+    """1 + the contacts whose stored score is above this one's, counted in the database."""
+    with app.app_context():
+        scores = dict(db.session.execute(select(ContactStats.contact_id, ContactStats.score)).all())
+        db.session.rollback()
+    return 1 + sum(score > scores[contact_id] for cid, score in scores.items() if cid != contact_id)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_ranks_follow_every_write(app, api, seed):
+    """Lookups and logs rank from a per-process ordered copy of the stored scores that catches
+    up with the changes feed: after every kind of write each rank is the one the database
+    counts."""
+    checked = Counter()
+
+    def check(answer):
+        if answer is not None:  # a log's answer ranks the contact as stored by that log
+            assert answer["tie"]["rank"] == stored_rank(app, answer["contact"]["id"]), answer
+            checked["log"] += 1
+        for person in PEOPLE:
+            found = api.get(f"/api/v1/lookup?email={person['identities'][0]['value']}").json
+            if found["contact"] is not None and found["tie"]["interaction_count"]:
+                assert found["tie"]["rank"] == stored_rank(app, found["contact"]["id"]), found
+                checked["lookup"] += 1
+
+    run_random_writes(api, random.Random(seed), steps=40, after_each=check)
+    assert checked["log"] >= 10 and checked["lookup"] >= 40, checked
+
+
+def test_the_ordered_copy_ranks_a_contact_against_the_others_only():
+    """A log can store a lower score than the contact had (its old score decayed since it was
+    stored): the contact's own old score must not rank it below itself."""
+    order = ledger._ScoreOrder(7, None, {1: 50.0, 2: 40.0, 3: 30.0}, [30.0, 40.0, 50.0])
+    assert order.above(45.0, 1) == 0  # contact 1, down from 50 to 45: nobody else is above
+    assert order.above(45.0, 2) == 1  # contact 2, up from 40 to 45: contact 1 is above
+    assert order.above(45.0) == 1  # a score of nobody's
+    order.move(2, None)  # contact 2 deleted
+    order.move(4, 30.0)  # a new contact with the same score as contact 3
+    order.move(1, 10.0)
+    assert order.ordered == [10.0, 30.0, 30.0]
+    assert order.by_contact == {1: 10.0, 3: 30.0, 4: 30.0}
+    assert order.above(20.0, 1) == 2 and order.above(30.0, 3) == 0

@@ -230,3 +230,18 @@ class Gunicorn(ServerProcess):
 def pairing_code(html: str) -> str | None:
     match = re.search(r'data-pairing-code="([0-9A-Z-]+)"', html)
     return match.group(1) if match else None
+
+
+def stored_ranks(app, username: str) -> dict[int, int]:
+    """Each contact's rank counted in the database: 1 + the contacts stored above it."""
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        scores = dict(
+            db.session.execute(
+                select(ContactStats.contact_id, ContactStats.score).where(
+                    ContactStats.user_id == user.id
+                )
+            ).all()
+        )
+        db.session.rollback()
+    return {cid: 1 + sum(other > own for other in scores.values()) for cid, own in scores.items()}

@@ -24,6 +24,7 @@ from synctools import (
     comparable,
     follow_feed,
     replay,
+    stored_ranks,
 )
 
 from api import create_app
@@ -360,6 +361,13 @@ def test_parallel_writers_over_two_devices(live_database, gunicorn, users, inspe
     _, _, followed = replay(seen)
     assert set(followed) == set(live)
     assert all(comparable(followed[k]) == comparable(v) for k, v in live.items())
+
+    # Each worker's ordered copy of the scores caught up with the others' writes: every
+    # worker answering the list ranks every contact as the database counts it.
+    truth = stored_ranks(inspector, "alice")
+    for _ in range(6):  # requests land on any of the workers
+        listed = firefox.get("/api/v1/contacts?page_size=500").get_json()["contacts"]
+        assert {c["id"]: c["tie"]["rank"] for c in listed} == truth
 
     # The kept aggregates equal a rebuild from the ledger, for both users.
     assert assert_aggregates_match_rebuild(inspector, "alice") == len(contacts)
