@@ -468,12 +468,15 @@ _orders: dict[tuple, _ScoreOrder] = {}
 _orders_lock = threading.Lock()  # threads of one process share the copies
 
 
+def _order_key(user: User) -> tuple:
+    return (db.engine.url, user.id, user.created_at)
+
+
 def _score_order(conn, user: User, version: int | None, refreshed: datetime | None) -> _ScoreOrder:
     """The user's stored scores as of `version` (or later) and of the refresh stamped
     `refreshed`, both read with the scores the caller ranks (the request's own copy of the user
-    may predate a refresh it made); read on `conn`, with `_orders_lock` held. A writer calls it
-    before its own statements: the copy then holds only committed scores."""
-    key = (db.engine.url, user.id, user.created_at)
+    may predate a refresh it made); read on `conn`, with `_orders_lock` held."""
+    key = _order_key(user)
     held = _orders.get(key)
     if held is not None and held.refreshed == refreshed:
         if version is None or (held.version is not None and version <= held.version):
@@ -492,6 +495,17 @@ def _score_order(conn, user: User, version: int | None, refreshed: datetime | No
         _orders.clear()
     held = _orders[key] = _ScoreOrder(version, refreshed, by_contact, sorted(by_contact.values()))
     return held
+
+
+def _order_if_current(user: User, version: int | None, refreshed: datetime | None):
+    """For a writer, before its own statements: the copy if it is exactly as of `version` (a
+    lookup of the person just brought it there, as when a log follows the overlay), else None
+    (the writer counts: catching up costs a writer more statements than counting does)."""
+    with _orders_lock:
+        held = _orders.get(_order_key(user))
+    if held is not None and (held.version, held.refreshed) == (version, refreshed):
+        return held
+    return None
 
 
 def _rank_of_stored(user: User, score: float, version: tuple, contact_id=None) -> int:
@@ -1009,8 +1023,8 @@ def log_interaction(
         params = {"user_id": user.id, "contact_id": contact.id, "ref": ref}
         if conn.execute(_SAME_REF, params).first() is not None:
             return None
-    with _orders_lock:  # the stored scores before this write, all committed: its rank, below
-        order = _score_order(conn, user, contact.ledger_version, contact.owner_refreshed_at)
+    # The stored scores just before this write, if this process holds them: its rank, below.
+    order = _order_if_current(user, contact.ledger_version, contact.owner_refreshed_at)
     values = _new_interaction(user, device, interaction_id, contact.id, data)
     if conn.execute(_INSERT_NEW[conn.dialect.name], values).first() is None:
         return None  # the id is taken: a replay, or someone else's
@@ -1028,8 +1042,10 @@ def log_interaction(
     new = {f"new_{name}": getattr(stats, name) for name in _STATS_COLUMNS}
     conn.execute(_STORE_STATS, {"contact": contact.id, **new})
     conn.execute(_TOUCH_CONTACT, {"contact": contact.id, "at": row.created_at})
-    with _orders_lock:
-        rank = order.above(stats.score, contact.id) + 1
+    rank = None  # counted by _tie
+    if order is not None:
+        with _orders_lock:
+            rank = order.above(stats.score, contact.id) + 1
     tie = _tie(
         contact.id,
         stats,
