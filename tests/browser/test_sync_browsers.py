@@ -456,6 +456,17 @@ def test_new_settings_drop_the_ties_each_browser_cached(connected, cr_tab, shot)
     finally:
         r = api.request("PATCH", "/api/v1/settings", {"recency_half_life_days": before})
         assert r.status_code == 200, r.text
+        # Both browsers read past that entry too, before the tests that rely on their caches.
+        last, page = 0, {"has_more": True}
+        while page["has_more"]:
+            page = api.get_json("/api/v1/changes", since=last, limit=1000)
+            last = page["cursor"]
+        for who, store in stores.items():
+            wait_until(
+                lambda store=store: (store.get("sync") or {}).get("cursor", 0) >= last,
+                timeout=15,
+                message=f"{who} did not follow the feed past the restored settings",
+            )
 
 
 # -- 3: offline-first in Chromium, through a restart and a stopped service worker ---------------
