@@ -188,31 +188,17 @@ class Bench:
         ).start("/api/v1/health")
 
     def build(self, url: str, size: synth.Size, label: str) -> tuple[synth.Ledger, str]:
-        from api import create_app
-        from api.database import upgrade
-
-        ledger = synth.plan(size, self.args.seed)
-        upgrade(url)
-        started = time.perf_counter()
-        synth.load(url, ledger)
-        loaded = time.perf_counter()
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-        token = synth.rebuild_and_token(app)
-        rebuilt = time.perf_counter()
-        with app.app_context():
-            from api.models import db
-
-            db.engine.dispose()
+        built = synth.build(url, size, self.args.seed)
         self.results["setup"][label] = {
-            **ledger.summary(),
-            "load_seconds": round(loaded - started, 1),
-            "rebuild_seconds": round(rebuilt - loaded, 1),
+            **built.ledger.summary(),
+            "load_seconds": round(built.load_seconds, 1),
+            "rebuild_seconds": round(built.rebuild_seconds, 1),
         }
         log(
-            f"{label}: {size.contacts} contacts, {size.interactions} interactions "
-            f"loaded in {loaded - started:.1f} s, rebuilt in {rebuilt - loaded:.1f} s"
+            f"{label}: {size.contacts} contacts, {size.interactions} interactions loaded in "
+            f"{built.load_seconds:.1f} s, rebuilt in {built.rebuild_seconds:.1f} s"
         )
-        return ledger, token
+        return built.ledger, built.token
 
     def lookup_paths(self, ledger: synth.Ledger, n: int = 2000) -> list[str]:
         """Known people, picked uniformly: most are weak ties, as on a real screen."""

@@ -32,18 +32,10 @@ class Ledger:
     """A pristine ledger file; every measurement runs on a fresh copy of it."""
 
     def __init__(self, work: Path, size: synth.Size, seed: int):
-        from api import create_app
-        from api.database import upgrade
-
         self.work = work
         self.pristine = work / "pristine.db"
-        url = f"sqlite:///{self.pristine}"
-        self.plan = synth.plan(size, seed)
-        upgrade(url)
-        synth.load(url, self.plan)
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-        self.token = synth.rebuild_and_token(app)
-        _dispose(app)
+        built = synth.build(f"sqlite:///{self.pristine}", size, seed)
+        self.plan, self.token = built.ledger, built.token
 
     def copy(self, name: str) -> Path:
         path = self.work / f"{name}.db"

@@ -10,6 +10,7 @@ computed by the product's own rebuild, so every number the API serves is real.
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -364,3 +365,30 @@ def rebuild_and_token(app, username: str = "me", device_name: str = "bench") -> 
         _, token = auth.create_device(user, device_name)
         db.session.commit()
         return token
+
+
+@dataclass
+class Built:
+    ledger: Ledger
+    token: str  # a device token of the ledger's user
+    load_seconds: float
+    rebuild_seconds: float
+
+
+def build(url: str, size: Size, seed: int) -> Built:
+    """Plan a ledger, migrate the empty database at `url`, load the ledger into it and compute
+    its aggregates with the product's own rebuild; the app used for that is disposed of."""
+    from api import create_app
+    from api.database import upgrade
+
+    ledger = plan(size, seed)
+    upgrade(url)
+    started = time.perf_counter()
+    load(url, ledger)
+    loaded = time.perf_counter()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    token = rebuild_and_token(app)
+    rebuilt = time.perf_counter()
+    with app.app_context():
+        db.engine.dispose()
+    return Built(ledger, token, loaded - started, rebuilt - loaded)
