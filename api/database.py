@@ -116,25 +116,27 @@ def _begin(connection: PoolProxiedConnection) -> None:
 
 
 def _commit(connection: PoolProxiedConnection) -> None:
-    info = _info(connection)
-    writing = info.pop("writing", False)
-    try:
-        connection.dbapi_connection.commit()  # the driver knows our BEGIN: it sends COMMIT
-    finally:
-        if writing:
-            _leave_queue(info)
-    if writing and has_request_context():
+    wrote = _end(connection, connection.dbapi_connection.commit)
+    if wrote and has_request_context():
         g._sqlite_phase = "written"  # what the request does next only reads (the answer)
 
 
 def _rollback(connection: PoolProxiedConnection) -> None:
+    _end(connection, connection.dbapi_connection.rollback)
+
+
+def _end(connection: PoolProxiedConnection, end) -> bool:
+    """End the transaction on the driver, which knows our BEGIN (it sends COMMIT or ROLLBACK,
+    or nothing when none is open, as after a failed COMMIT), then leave the writer queue if
+    this was a write; returns whether it was."""
     info = _info(connection)
     writing = info.pop("writing", False)
     try:
-        connection.dbapi_connection.rollback()  # nothing to end (a failed COMMIT did): a no-op
+        end()
     finally:
         if writing:
             _leave_queue(info)
+    return writing
 
 
 def _info(connection: PoolProxiedConnection) -> dict:
