@@ -311,6 +311,7 @@ def refresh_scores_if_stale(user: User) -> None:
 # table columns skip the ORM's per-query work (a lookup is a few of these, not a dozen objects).
 _contacts, _stats = Contact.__table__, ContactStats.__table__
 _identities, _interactions = Identity.__table__, Interaction.__table__
+_changes = Change.__table__
 _RANK = (
     select(func.count())
     .select_from(_stats)
@@ -336,7 +337,8 @@ _EARLIER_LAST = select(func.max(_interactions.c.occurred_at)).where(
     *_LIVE, _interactions.c.occurred_at <= bindparam("since")
 )
 # A contact as the API shows it, in one statement: a row per identity it holds, with its
-# aggregates, its last interaction, and the version of the ledger (for the rank, below).
+# aggregates, its last interaction, its owner's settings and the version of the ledger (its
+# newest change and the owner's last score refresh: for the rank, below).
 _held = _identities.alias("held")
 
 
@@ -357,21 +359,16 @@ def _contact_view(source, *where):
             _interactions.c.note.label("last_note"),
             _held.c.kind.label("held_kind"),
             _held.c.value.label("held_value"),
-            select(_users.c.settings)
-            .where(_users.c.id == _contacts.c.user_id)
-            .scalar_subquery()
-            .label("owner_settings"),
-            select(_users.c.scores_refreshed_at)
-            .where(_users.c.id == _contacts.c.user_id)
-            .scalar_subquery()
-            .label("owner_refreshed_at"),
-            select(func.max(Change.__table__.c.seq))
-            .where(Change.__table__.c.user_id == _contacts.c.user_id)
+            _users.c.settings.label("owner_settings"),
+            _users.c.scores_refreshed_at.label("owner_refreshed_at"),
+            select(func.max(_changes.c.seq))
+            .where(_changes.c.user_id == _contacts.c.user_id)
             .scalar_subquery()
             .label("ledger_version"),
         )
         .select_from(
-            source.outerjoin(_held, _held.c.contact_id == _contacts.c.id)
+            source.join(_users, _users.c.id == _contacts.c.user_id)
+            .outerjoin(_held, _held.c.contact_id == _contacts.c.id)
             .outerjoin(_stats, _stats.c.contact_id == _contacts.c.id)
             .outerjoin(_interactions, _interactions.c.id == _stats.c.last_interaction_id)
         )
@@ -425,7 +422,6 @@ _SCORES = select(_stats.c.contact_id, _stats.c.score).where(
 _SCORES_OF = select(_stats.c.contact_id, _stats.c.score).where(
     _stats.c.contact_id.in_(bindparam("ids", expanding=True))
 )
-_changes = Change.__table__
 _CHANGED_CONTACTS = (
     select(_changes.c.entity_id)
     .where(
@@ -508,11 +504,11 @@ def _order_if_current(user: User, version: int | None, refreshed: datetime | Non
     return None
 
 
-def _rank_of_stored(user: User, score: float, version: tuple, contact_id=None) -> int:
-    """rank_of(user.id, score, contact_id), from the ordered copy as of `version`: the
-    ledger's newest change and the user's scores_refreshed_at."""
+def _rank_of_stored(user: User, score: float, version: tuple) -> int:
+    """rank_of(user.id, score) from the ordered copy as of `version`: the ledger's newest
+    change and the user's scores_refreshed_at."""
     with _orders_lock:
-        return _score_order(_connection(), user, *version).above(score, contact_id) + 1
+        return _score_order(_connection(), user, *version).above(score) + 1
 
 
 _LEDGER_VERSION = select(
@@ -1064,7 +1060,7 @@ def log_interaction(
         _change(user, "interaction", row.id, "upsert", _jsonable(answer["interaction"])),
         _change(user, "contact", contact.id, "upsert", _jsonable(snapshot)),
     ]
-    conn.execute(insert(Change.__table__), changes)
+    conn.execute(insert(_changes), changes)
     return answer
 
 
