@@ -160,7 +160,6 @@ def rebuild(username, all_users):
         for each in users:
             fresh = ledger.lock_user(each)  # the settings as of the lock: a PATCH may just have won
             total += ledger.rebuild_user(fresh)
-            ledger.record_rescore(fresh)
             db.session.commit()
         click.echo(f"Rebuilt {total} contacts.")
 

@@ -78,8 +78,8 @@ def record_change(user: User, entity: str, entity_id, op: str, data: dict | None
 
 
 def record_rescore(user: User) -> None:
-    """Every score was recomputed (new settings, a rebuild): a feed entry with the settings in
-    force, on which browsers drop the ties they cached under the old ones."""
+    """Every score was recomputed (`rebuild_user`): a feed entry with the settings in force, on
+    which browsers drop the ties they cached under the old ones."""
     settings = SettingsOutSchema().dump(asdict(model_settings(user)))  # as GET /settings shows
     record_change(user, "settings", "model", "upsert", settings)
 
@@ -180,6 +180,7 @@ def adjust_stats(
 
 def rebuild_user(user: User) -> int:
     """Recompute every contact's aggregates of one user from the ledger; returns the count.
+    The changes feed says so (`record_rescore`): ties browsers cached before are out of date.
 
     One pass over the live ledger in (contact, time) order, read as plain rows, and one bulk
     write of the aggregates: a million interactions take seconds, where loading each contact's
@@ -220,6 +221,7 @@ def rebuild_user(user: User) -> int:
     if stats:
         db.session.execute(insert(ContactStats), stats)
     db.session.execute(update(_users).where(_users.c.id == user.id).values(scores_refreshed_at=now))
+    record_rescore(user)
     db.session.expire_all()  # objects already loaded see their new aggregates and stamp
     return len(contact_ids)
 

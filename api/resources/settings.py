@@ -30,7 +30,6 @@ class Settings(MethodView):
         users = User.__table__
         db.session.execute(update(users).where(users.c.id == user.id).values(settings=merged))
         user = replace(user, settings=merged)
-        ledger.rebuild_user(user)
-        ledger.record_rescore(user)
+        ledger.rebuild_user(user)  # which tells browsers in the changes feed
         db.session.commit()
         return asdict(ledger.model_settings(user))
