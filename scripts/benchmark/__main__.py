@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import shutil
 import sqlite3
 import statistics
@@ -31,7 +30,6 @@ from . import inprocess, report, servers, synth
 from .load import Connection
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PUT_KINDS = {"email": 30, "message": 20, "meeting": 20, "call": 10, "coffee": 10, "video": 10}
 
 
 def log(message: str) -> None:
@@ -200,29 +198,11 @@ class Bench:
         )
         return built.ledger, built.token
 
-    def lookup_paths(self, ledger: synth.Ledger, n: int = 2000) -> list[str]:
-        """Known people, picked uniformly: most are weak ties, as on a real screen."""
-        rng = random.Random(self.args.seed + 2)
-        return [
-            f"/api/v1/lookup?linkedin={rng.choice(ledger.contacts).slug}"
-            for _ in range(min(n, 20 * len(ledger.contacts)))
-        ]
+    def lookup_paths(self, ledger: synth.Ledger) -> list[str]:
+        return synth.lookup_paths(ledger, self.args.seed)
 
-    def put_bodies(self, ledger: synth.Ledger, n: int = 2000) -> list[dict]:
-        """What the extension sends on a one-click log: by contact id once known, else inline."""
-        rng = random.Random(self.args.seed + 3)
-        bodies = []
-        for i in range(n):
-            contact = rng.choice(ledger.contacts)
-            kind = rng.choices(list(PUT_KINDS), weights=list(PUT_KINDS.values()))[0]
-            if i % 2:
-                bodies.append({"kind": kind, "contact_id": contact.id})
-            else:
-                identity = {"kind": "linkedin", "value": contact.slug}
-                bodies.append(
-                    {"kind": kind, "contact": {"name": contact.name, "identities": [identity]}}
-                )
-        return bodies
+    def put_bodies(self, ledger: synth.Ledger) -> list[dict]:
+        return synth.put_bodies(ledger, self.args.seed)
 
     def ranked_page(self, server: servers.Server, token: str) -> dict:
         """GET the first page of contacts by score, one request at a time."""

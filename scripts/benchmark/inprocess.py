@@ -11,7 +11,6 @@ flask-smorest, the model's arithmetic) costs; the difference between synced and 
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import sqlite3
 import time
@@ -66,20 +65,14 @@ BASE_URL = "http://127.0.0.1:8000"
 
 
 def requests_for(ledger: Ledger, seed: int, n: int) -> dict[str, list[tuple]]:
-    """n lookups of known people and n logs as the extension sends them: (method, path, body)."""
-    rng = random.Random(seed)
-    lookups, logs = [], []
-    for i in range(n):
-        person = rng.choice(ledger.plan.contacts)
-        lookups.append(("GET", f"/api/v1/lookup?linkedin={person.slug}", None))
-        person = rng.choice(ledger.plan.contacts)
-        if i % 2:
-            body = {"kind": "email", "contact_id": person.id}
-        else:
-            identity = {"kind": "linkedin", "value": person.slug}
-            body = {"kind": "email", "contact": {"name": person.name, "identities": [identity]}}
-        logs.append(("PUT", f"/api/v1/interactions/{uuid.uuid4()}", body))
-    return {"lookup": lookups, "log": logs}
+    """n lookups and n logs, as scripts/bench sends them: (method, path, body)."""
+    return {
+        "lookup": [("GET", path, None) for path in synth.lookup_paths(ledger.plan, seed, n)],
+        "log": [
+            ("PUT", f"/api/v1/interactions/{uuid.uuid4()}", body)
+            for body in synth.put_bodies(ledger.plan, seed, n)
+        ],
+    }
 
 
 def environs(requests: list[tuple], token: str | None = None) -> list[dict]:

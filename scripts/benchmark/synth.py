@@ -392,3 +392,33 @@ def build(url: str, size: Size, seed: int) -> Built:
     with app.app_context():
         db.engine.dispose()
     return Built(ledger, token, loaded - started, rebuilt - loaded)
+
+
+# What the extension logs with one click, as often as people log them.
+PUT_KINDS = {"email": 30, "message": 20, "meeting": 20, "call": 10, "coffee": 10, "video": 10}
+
+
+def lookup_paths(ledger: Ledger, seed: int, n: int = 2000) -> list[str]:
+    """Lookups of known people, picked uniformly: most are weak ties, as on a real screen."""
+    rng = random.Random(seed + 2)
+    return [
+        f"/api/v1/lookup?linkedin={rng.choice(ledger.contacts).slug}"
+        for _ in range(min(n, 20 * len(ledger.contacts)))
+    ]
+
+
+def put_bodies(ledger: Ledger, seed: int, n: int = 2000) -> list[dict]:
+    """What the extension sends on a one-click log: by contact id once known, else inline."""
+    rng = random.Random(seed + 3)
+    bodies = []
+    for i in range(n):
+        contact = rng.choice(ledger.contacts)
+        kind = rng.choices(list(PUT_KINDS), weights=list(PUT_KINDS.values()))[0]
+        if i % 2:
+            bodies.append({"kind": kind, "contact_id": contact.id})
+        else:
+            identity = {"kind": "linkedin", "value": contact.slug}
+            bodies.append(
+                {"kind": kind, "contact": {"name": contact.name, "identities": [identity]}}
+            )
+    return bodies
