@@ -24,11 +24,14 @@ from sqlalchemy.orm.util import identity_key
 
 from . import auth, database, scoring
 from .auth import Account
-from .models import Change, Contact, ContactStats, Device, Identity, Interaction, User, db, utcnow
+from .models import Change, Contact, ContactStats, Identity, Interaction, User, db, utcnow
 from .schemas import SettingsOutSchema
 
 _AGGREGATE_FIELDS = [f.name for f in dataclass_fields(scoring.Aggregate)]
 _users = User.__table__
+# Whom a ledger call acts for: a request's Account (the snapshot read with its token), or a User
+# row (the CLI). Only the id, the settings and the scores' refresh stamp are read.
+Owner = Account | User
 
 
 # ---- per-user model settings and locking ------------------------------------------------------
@@ -39,7 +42,7 @@ def _connection():
     return database.connection(db)
 
 
-def model_settings(user: User) -> scoring.ModelSettings:
+def model_settings(user: Owner) -> scoring.ModelSettings:
     return scoring.ModelSettings.from_overrides(user.settings)
 
 
@@ -47,7 +50,7 @@ _REREAD_USER = select(*auth.ACCOUNT_COLUMNS).where(_users.c.id == bindparam("use
 _REREAD_AND_LOCK_USER = _REREAD_USER.with_for_update()
 
 
-def lock_user(user: Account | User) -> Account:
+def lock_user(user: Owner) -> Account:
     """Serialise one user's writes, so the changes feed's order is the commit order; returns
     the user as of the lock (the token check read it earlier: settings may have changed), which
     also becomes the request's `g.user`.
@@ -73,18 +76,18 @@ def lock_and_reload(user: Account, row: Contact | Interaction) -> Account:
     return user
 
 
-def record_change(user: User, entity: str, entity_id, op: str, data: dict | None) -> None:
+def record_change(user: Owner, entity: str, entity_id, op: str, data: dict | None) -> None:
     db.session.add(Change(**_change(user, entity, entity_id, op, data)))
 
 
-def record_rescore(user: User) -> None:
+def record_rescore(user: Owner) -> None:
     """Every score was recomputed (`rebuild_user`): a feed entry with the settings in force, on
     which browsers drop the ties they cached under the old ones."""
     settings = SettingsOutSchema().dump(asdict(model_settings(user)))  # as GET /settings shows
     record_change(user, "settings", "model", "upsert", settings)
 
 
-def _change(user: User, entity: str, entity_id, op: str, data: dict | None) -> dict:
+def _change(user: Owner, entity: str, entity_id, op: str, data: dict | None) -> dict:
     """A row of the changes feed, made by the request's device."""
     device = g.get("device")
     return {
@@ -155,7 +158,7 @@ def _is_later(row, stats) -> bool:
 
 def adjust_stats(
     contact: Contact,
-    user: User,
+    user: Owner,
     removed: scoring.Event | None = None,
     added: Interaction | None = None,
 ) -> None:
@@ -178,7 +181,7 @@ def adjust_stats(
     _store(stats, agg, settings)
 
 
-def rebuild_user(user: User) -> int:
+def rebuild_user(user: Owner) -> int:
     """Recompute every contact's aggregates of one user from the ledger; returns the count.
     The changes feed says so (`record_rescore`): ties browsers cached before are out of date.
 
@@ -263,7 +266,7 @@ def _last_interaction_ids(live) -> dict[int, uuid.UUID]:
     return last_ids
 
 
-def refresh_scores_if_stale(user: User) -> None:
+def refresh_scores_if_stale(user: Owner) -> None:
     """Ranking uses stored scores, which decay with time; refresh them when they are old.
 
     Runs in its own transaction and gives way under contention: it is an optimisation only.
@@ -466,11 +469,11 @@ _orders: dict[tuple, _ScoreOrder] = {}
 _orders_lock = threading.Lock()  # threads of one process share the copies
 
 
-def _order_key(user: User) -> tuple:
+def _order_key(user: Owner) -> tuple:
     return (db.engine.url, user.id, user.created_at)
 
 
-def _score_order(conn, user: User, version: int | None, refreshed: datetime | None) -> _ScoreOrder:
+def _score_order(conn, user: Owner, version: int | None, refreshed: datetime | None) -> _ScoreOrder:
     """The user's stored scores as of `version` (or later) and of the refresh stamped
     `refreshed`, both read with the scores the caller ranks (the request's own copy of the user
     may predate a refresh it made); read on `conn`, with `_orders_lock` held."""
@@ -495,7 +498,7 @@ def _score_order(conn, user: User, version: int | None, refreshed: datetime | No
     return held
 
 
-def _order_if_current(user: User, version: int | None, refreshed: datetime | None):
+def _order_if_current(user: Owner, version: int | None, refreshed: datetime | None):
     """For a writer, before its own statements: the copy if it is exactly as of `version` (a
     lookup of the person just brought it there, as when a log follows the overlay), else None
     (the writer counts: catching up costs a writer more statements than counting does)."""
@@ -506,7 +509,7 @@ def _order_if_current(user: User, version: int | None, refreshed: datetime | Non
     return None
 
 
-def _rank_of_stored(user: User, score: float, version: tuple) -> int:
+def _rank_of_stored(user: Owner, score: float, version: tuple) -> int:
     """rank_of(user.id, score) from the ordered copy as of `version`: the ledger's newest
     change and the user's scores_refreshed_at."""
     with _orders_lock:
@@ -521,7 +524,7 @@ _LEDGER_VERSION = select(
 ).where(_changes.c.user_id == bindparam("user_id"))
 
 
-def stored_ranks(user: User):
+def stored_ranks(user: Owner):
     """score -> rank for every row of a read-only list, the same rank a lookup gives."""
     version = tuple(_connection().execute(_LEDGER_VERSION, {"user_id": user.id}).one())
     return lambda score: _rank_of_stored(user, score, version)
@@ -544,7 +547,7 @@ def _last_interaction(interaction_id):
 
 def tie_of(
     contact: Contact,
-    user: User,
+    user: Owner,
     *,
     rank: int | None = None,
     with_trend: bool = True,
@@ -568,7 +571,7 @@ _UNREAD = object()
 
 
 def _tie(
-    contact_id: int, stats, user: User, *, rank=None, with_trend=True, last=_UNREAD, recent=None
+    contact_id: int, stats, user: Owner, *, rank=None, with_trend=True, last=_UNREAD, recent=None
 ) -> dict:
     """The tie from a contact's aggregates (a ContactStats or a row with its columns, or None)
     and its last interaction (anything with id, kind, occurred_at and note; read if not given).
@@ -639,7 +642,7 @@ class _LastInteraction:
     note: str
 
 
-def lookup(user: User, kind: str, value: str) -> dict | None:
+def lookup(user: Owner, kind: str, value: str) -> dict | None:
     """`contact_dict` of the contact holding an identity (None if nobody does): what the
     overlay asks for on every page, in one statement (three for a tie active in the last 30
     days) instead of a dozen ORM queries."""
@@ -655,17 +658,20 @@ def lookup(user: User, kind: str, value: str) -> dict | None:
 
 
 def _contact_of(rows, tie: dict, **changed) -> dict:
-    """`contact_dict`'s shape from a contact view's rows."""
-    row = rows[0]
-    identities = sorted({(r.held_kind, r.held_value) for r in rows if r.held_kind is not None})
+    """`contact_dict`'s shape from a contact view's rows (one per identity the contact holds)."""
+    held = {(r.held_kind, r.held_value) for r in rows if r.held_kind is not None}
+    return {**_contact_shape(rows[0], held, tie), **changed}
+
+
+def _contact_shape(contact, identities: set[tuple[str, str]], tie: dict) -> dict:
+    """A contact as the API answers it, from anything with its columns (a Contact, a row)."""
     return {
-        "id": row.id,
-        "name": row.name,
-        "identities": [{"kind": k, "value": v} for k, v in identities],
-        "notes": row.notes,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        **changed,
+        "id": contact.id,
+        "name": contact.name,
+        "identities": [{"kind": k, "value": v} for k, v in sorted(identities)],
+        "notes": contact.notes,
+        "created_at": contact.created_at,
+        "updated_at": contact.updated_at,
         "tie": tie,
     }
 
@@ -679,19 +685,9 @@ def _last_of(row) -> _LastInteraction | None:
     )
 
 
-def contact_dict(contact: Contact, user: User, **tie_options) -> dict:
-    return {
-        "id": contact.id,
-        "name": contact.name,
-        "identities": [
-            {"kind": i.kind, "value": i.value}
-            for i in sorted(contact.identities, key=lambda i: (i.kind, i.value))
-        ],
-        "notes": contact.notes,
-        "created_at": contact.created_at,
-        "updated_at": contact.updated_at,
-        "tie": tie_of(contact, user, **tie_options),
-    }
+def contact_dict(contact: Contact, user: Owner, **tie_options) -> dict:
+    held = {(i.kind, i.value) for i in contact.identities}
+    return _contact_shape(contact, held, tie_of(contact, user, **tie_options))
 
 
 def interaction_dict(row: Interaction) -> dict:
@@ -741,14 +737,14 @@ def interaction_page(contact: Contact, limit: int, before: uuid.UUID | None = No
     }
 
 
-def get_contact(user: User, contact_id: int) -> Contact:
+def get_contact(user: Owner, contact_id: int) -> Contact:
     contact = db.session.get(Contact, contact_id)
     if contact is None or contact.user_id != user.id or contact.deleted_at is not None:
         abort(404, message=f"No contact {contact_id}.")
     return contact
 
 
-def find_by_identity(user: User, kind: str, value: str) -> Contact | None:
+def find_by_identity(user: Owner, kind: str, value: str) -> Contact | None:
     return db.session.scalar(
         select(Contact)
         .join(Identity, Identity.contact_id == Contact.id)
@@ -756,7 +752,7 @@ def find_by_identity(user: User, kind: str, value: str) -> Contact | None:
     )
 
 
-def get_interaction(user: User, interaction_id: uuid.UUID) -> Interaction:
+def get_interaction(user: Owner, interaction_id: uuid.UUID) -> Interaction:
     row = db.session.get(Interaction, interaction_id)
     if row is None or row.user_id != user.id:
         abort(404, message=f"No interaction {interaction_id}.")
@@ -766,7 +762,7 @@ def get_interaction(user: User, interaction_id: uuid.UUID) -> Interaction:
 # ---- contact writes ---------------------------------------------------------------------------
 
 
-def _check_identities_free(user: User, identities: list[dict], contact: Contact | None) -> None:
+def _check_identities_free(user: Owner, identities: list[dict], contact: Contact | None) -> None:
     for ident in identities:
         holder = find_by_identity(user, ident["kind"], ident["value"])
         if holder is not None and (contact is None or holder.id != contact.id):
@@ -781,20 +777,20 @@ def _unique(identities: list[dict]) -> list[dict]:
     return list({(i["kind"], i["value"]): i for i in identities}.values())
 
 
-def _record_contact(user: User, contact: Contact) -> None:
+def _record_contact(user: Owner, contact: Contact) -> None:
     db.session.flush()
     snapshot = contact_dict(contact, user, with_trend=False)
     record_change(user, "contact", contact.id, "upsert", _jsonable(snapshot))
 
 
-def create_contact(user: User, data: dict) -> Contact:
+def create_contact(user: Owner, data: dict) -> Contact:
     user = lock_user(user)
     contact = _new_contact(user, data)
     _record_contact(user, contact)
     return contact
 
 
-def _new_contact(user: User, data: dict) -> Contact:
+def _new_contact(user: Owner, data: dict) -> Contact:
     """Insert a contact and its identities (the caller holds the user lock and records it)."""
     identities = _unique(data.get("identities", []))
     _check_identities_free(user, identities, None)
@@ -806,7 +802,7 @@ def _new_contact(user: User, data: dict) -> Contact:
     return contact
 
 
-def _add_identities(user: User, contact: Contact, identities: list[dict]) -> None:
+def _add_identities(user: Owner, contact: Contact, identities: list[dict]) -> None:
     """Attach identities the contact does not hold yet (checked free by the caller)."""
     have = {(i.kind, i.value) for i in contact.identities}
     for ident in identities:
@@ -816,13 +812,13 @@ def _add_identities(user: User, contact: Contact, identities: list[dict]) -> Non
             _record_identity(user, row, "upsert")
 
 
-def _record_identity(user: User, ident: Identity, op: str) -> None:
+def _record_identity(user: Owner, ident: Identity, op: str) -> None:
     data = {"kind": ident.kind, "value": ident.value, "contact_id": ident.contact_id}
     key = f"{ident.kind}:{ident.value}"
     record_change(user, "identity", key, op, None if op == "delete" else data)
 
 
-def update_contact(user: User, contact: Contact, data: dict) -> Contact:
+def update_contact(user: Owner, contact: Contact, data: dict) -> Contact:
     user = lock_and_reload(user, contact)
     if contact.deleted_at is not None:
         abort(404, message=f"No contact {contact.id}.")
@@ -844,7 +840,7 @@ def update_contact(user: User, contact: Contact, data: dict) -> Contact:
     return contact
 
 
-def delete_contact(user: User, contact: Contact) -> None:
+def delete_contact(user: Owner, contact: Contact) -> None:
     """Soft-deletes the contact and its interactions; frees its identities for reuse."""
     user = lock_and_reload(user, contact)
     if contact.deleted_at is not None:
@@ -884,7 +880,7 @@ def _fields_from(data: dict) -> dict:
     return out
 
 
-def _contact_for_new_interaction(user: User, data: dict) -> Contact:
+def _contact_for_new_interaction(user: Owner, data: dict) -> Contact:
     if "contact_id" in data:
         return get_contact(user, data["contact_id"])
     inline = data["contact"]
@@ -910,12 +906,12 @@ def _contact_for_new_interaction(user: User, data: dict) -> Contact:
     return _new_contact(user, {**inline, "identities": identities})
 
 
-def _record_interaction(user: User, row: Interaction, op: str) -> None:
+def _record_interaction(user: Owner, row: Interaction, op: str) -> None:
     record_change(user, "interaction", row.id, op, _jsonable(interaction_dict(row)))
 
 
 def record_interaction(
-    user: User, device: Device | None, interaction_id: uuid.UUID, data: dict
+    user: Owner, device: auth.Caller | None, interaction_id: uuid.UUID, data: dict
 ) -> tuple[Interaction, bool]:
     """Create an interaction with a client-chosen id; a replay returns the stored one unchanged."""
     user = lock_user(user)
@@ -948,7 +944,7 @@ def record_interaction(
 
 
 def _new_interaction(
-    user: User, device: Device | None, interaction_id: uuid.UUID, contact_id: int, data: dict
+    user: Owner, device: auth.Caller | None, interaction_id: uuid.UUID, contact_id: int, data: dict
 ) -> dict:
     """The columns of a new interaction: the request's fields over the defaults."""
     now = utcnow()
@@ -1102,7 +1098,7 @@ def _existing_contact(conn, user: Account, data: dict) -> list:
     return rows if wanted <= held else []
 
 
-def update_interaction(user: User, row: Interaction, data: dict) -> Interaction:
+def update_interaction(user: Owner, row: Interaction, data: dict) -> Interaction:
     """Last write by server time wins; the version it replaces stays in the changes feed."""
     user = lock_and_reload(user, row)
     if row.deleted_at is not None:
@@ -1126,7 +1122,7 @@ def update_interaction(user: User, row: Interaction, data: dict) -> Interaction:
     return row
 
 
-def delete_interaction(user: User, row: Interaction) -> Interaction:
+def delete_interaction(user: Owner, row: Interaction) -> Interaction:
     user = lock_and_reload(user, row)
     if row.deleted_at is not None:
         return row
