@@ -271,20 +271,24 @@ def refresh_scores_if_stale(user: Owner) -> None:
 
     Runs in its own transaction and gives way under contention: it is an optimisation only.
     """
-    hours = current_app.config["STRONGTIES_SCORE_REFRESH_HOURS"]
-    stamp = user.scores_refreshed_at
-    if stamp is not None and utcnow() - stamp < timedelta(hours=hours):
+    if not _scores_stale(user.scores_refreshed_at):
         return
-    settings = model_settings(user)
     now = utcnow()
     try:
         with db.engine.begin() as conn, database.giving_way(conn):
             # Lock order as in every write (the user's row, then the aggregates), else this and
             # a writer can deadlock on PostgreSQL; a user row held by a writer means give way.
-            if conn.dialect.name != "sqlite":
-                mine = select(User.id).where(User.id == user.id).with_for_update(skip_locked=True)
-                if conn.execute(mine).first() is None:
-                    return
+            # The settings are read again here: new ones may have rescored everything since the
+            # token check read them. (SQLite: a write since this read makes the update fail.)
+            sqlite = conn.dialect.name == "sqlite"
+            mine = _REREAD_USER if sqlite else _REREAD_USER.with_for_update(skip_locked=True)
+            current = conn.execute(mine, {"user_id": user.id}).first()
+            if current is None:
+                return
+            user = auth.account_of(current)
+            if not _scores_stale(user.scores_refreshed_at):
+                return  # another request refreshed them meanwhile
+            settings = model_settings(user)
             rows = conn.execute(select(ContactStats).where(ContactStats.user_id == user.id)).all()
             scores = [
                 {
@@ -307,6 +311,11 @@ def refresh_scores_if_stale(user: Owner) -> None:
             conn.execute(update(User).where(User.id == user.id).values(scores_refreshed_at=now))
     except OperationalError:  # another writer holds the database: the next list will retry
         current_app.logger.info("score refresh deferred: database busy")
+
+
+def _scores_stale(stamp: datetime | None) -> bool:
+    hours = current_app.config["STRONGTIES_SCORE_REFRESH_HOURS"]
+    return stamp is None or utcnow() - stamp >= timedelta(hours=hours)
 
 
 # ---- reads ------------------------------------------------------------------------------------
