@@ -64,7 +64,7 @@ async function handleLookup(msg, sender) {
     return { state: "unconfigured", ui };
   }
   const keys = identities.map(identityKey);
-  const pending = await pendingFor(keys);
+  const queued = await queuedFor(keys);
   let view = null;
   try {
     for (const identity of identities) {
@@ -86,10 +86,10 @@ async function handleLookup(msg, sender) {
     if (err.kind === "unauthorized" || err.kind === "unconfigured") view = { state: "unconfigured" };
     else if (err.kind === "offline") {
       const cached = await cacheGet(keys);
-      view = { state: "offline", stale: true, contact: cached ? cached.contact : null, tie: cached ? cached.tie : null, cachedAt: cached ? cached.at : null, error: err.message };
+      view = { state: "offline", stale: true, contact: cached ? cached.contact : null, tie: cached ? cached.tie : null, cachedAt: cached ? cached.at : null, queued, error: err.message };
     } else view = { state: "error", error: err.message };
   }
-  view = { ...view, pending, ui };
+  view = { ...view, pending: queued.length, ui };
   await setTabState(tabId, { ...view, name: (view.contact && view.contact.name) || name, site: msg.site });
   return view;
 }

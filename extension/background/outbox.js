@@ -22,10 +22,17 @@ function outboxMutate(fn) {
   });
 }
 
-async function pendingFor(keys) {
+// The logs still queued for these identities, oldest first: their kind and favour only.
+async function queuedFor(keys) {
   const list = await outboxList();
   const wanted = new Set(keys);
-  return list.filter((e) => e.op === "put" && e.keys.some((k) => wanted.has(k))).length;
+  return list
+    .filter((e) => e.op === "put" && e.keys.some((k) => wanted.has(k)))
+    .map((e) => ({ kind: e.body.kind, favor: e.body.favor }));
+}
+
+async function pendingFor(keys) {
+  return (await queuedFor(keys)).length;
 }
 
 function enqueue(entry) {

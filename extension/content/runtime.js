@@ -149,7 +149,13 @@
     lookedUpAt = Date.now();
     if (!res) return render({ state: "error", message: "Strong Ties was updated: reload this page." });
     if (res.state === "disabled") return ST.overlay.remove();
-    render({ ...res, state: res.state || "error", message: res.state === "error" ? res.error : undefined });
+    const v = { ...res, state: res.state || "error", message: res.state === "error" ? res.error : undefined };
+    // Logs still queued in this browser (the server out of reach) count as they did when made,
+    // even after a reload or a browser restart.
+    if (v.state === "offline" && v.tie && Array.isArray(v.queued) && v.queued.length) {
+      Object.assign(v, { tie: v.queued.reduce(optimistic, v.tie), optimistic: true });
+    }
+    render(v);
   }
 
   // A first guess of the new tie so the card answers at once; the server's tie replaces it.

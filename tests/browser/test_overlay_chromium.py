@@ -179,12 +179,21 @@ def test_offline_log_is_queued_and_delivered_once(chromium, tab, live_api, shot)
     chromium.open(JANE_URL, tab)
     ov = chromium.overlay(tab)
     assert_shows(ov, live_api, JANE)
+    score_before = ov.field("score")
     live_api.stop()
     try:
         ov.click("log")
         ov.wait_for_state("offline")
         ov.wait_for_field("pending", "1 pending")
         ov.screenshot(shot("pending"))
+        score_with_log = ov.field("score")
+        assert score_with_log != score_before
+        # Still offline, the page reloaded: the queued log still counts in what it shows.
+        tab.reload()
+        ov.wait_for_state("offline")
+        ov.wait_for_field("pending", "1 pending")
+        assert ov.field("score") == score_with_log
+        assert ov.field("last-interaction").endswith("today")
     finally:
         live_api.start()
     # The next successful request (here: the lookup when the user comes back) flushes the outbox.
