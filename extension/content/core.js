@@ -42,11 +42,7 @@ const ST = {
     return ST.dedupe(visible && ST.clean(visible.textContent) ? visible.textContent : el.textContent);
   },
 
-  visible(el) {
-    if (!el || !el.isConnected) return false;
-    if (el.checkVisibility) return el.checkVisibility();
-    return !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
-  },
+  visible: (el) => !!el && el.isConnected && el.checkVisibility(),
 
   // querySelector that also walks open shadow roots (LinkedIn renders parts in #interop-outlet).
   deepQuery(selector, root = document) {

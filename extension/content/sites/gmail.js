@@ -37,9 +37,8 @@ ST.adapter = (() => {
     return { el: m, from, to, id };
   }
 
-  function visibleMessages() {
-    return [...document.querySelectorAll("div.adn")].filter(ST.visible);
-  }
+  // Gmail keeps the threads viewed before in the DOM, hidden.
+  const shown = (selector) => [...document.querySelectorAll(selector)].filter(ST.visible);
 
   return {
     site: "gmail",
@@ -47,17 +46,17 @@ ST.adapter = (() => {
     route,
 
     snapshot() {
-      return { messages: visibleMessages() };
+      return { messages: shown("div.adn") };
     },
 
     read(r, snap, final) {
-      const nodes = visibleMessages();
+      const nodes = shown("div.adn");
       const wait = { status: final ? "none" : "pending" };
       if (!nodes.length) return wait;
       // Right after a hash change the previous thread can still be on screen.
       const same = snap && snap.messages.length === nodes.length && nodes.every((n, i) => n === snap.messages[i]);
       if (same && !final) return wait;
-      const threadHead = [...document.querySelectorAll("h2[data-legacy-thread-id]")].find(ST.visible);
+      const threadHead = shown("h2[data-legacy-thread-id]")[0];
       if (/^[0-9a-f]{16}$/i.test(r.thread) && threadHead && threadHead.getAttribute("data-legacy-thread-id") !== r.thread && !final) return wait;
 
       const me = myAddress();
@@ -89,7 +88,7 @@ ST.adapter = (() => {
           identities: [{ kind: "email", value: contact.email }],
           externalRef: last.id ? `gmail:${last.id}` : undefined,
           initiatedBy,
-          headline: ST.clean(document.querySelector("h2.hP")?.textContent, 160),
+          headline: ST.clean(shown("h2.hP")[0]?.textContent, 160),
           others,
         },
       };

@@ -1,11 +1,10 @@
 "use strict";
-// LinkedIn: the person is keyed by the profile slug in the URL; the name comes from the page,
-// read only once the page shows the person of that URL (LinkedIn is a single-page app).
+// LinkedIn: the person is the profile slug in the URL; the name is read from the page once it
+// shows the person of that URL (LinkedIn is a single-page app).
 ST.adapter = (() => {
   const NAME_SELECTORS = ["h1.text-heading-xlarge", ".pv-text-details__left-panel h1", ".top-card-layout__title", "main h1"];
   const PHOTO_SELECTORS = [
-    "img.pv-top-card-profile-picture__image--show",
-    "img.pv-top-card-profile-picture__image",
+    'img[class*="pv-top-card-profile-picture__image"]',
     ".pv-top-card__photo img",
     "img.top-card__profile-image",
     'main img[class*="profile-picture"]',
@@ -23,7 +22,8 @@ ST.adapter = (() => {
     const i = seg[0] === "m" || seg[0] === "mwlite" ? 1 : 0;
     if (seg[i] === "in" && seg[i + 1]) {
       const slug = ST.canonicalSlug(seg[i + 1]);
-      return slug && slug !== "me" ? { key: `in:${slug}`, slug } : null;
+      // The h1 of a section page (/details/..., /recent-activity/...) names the section.
+      return slug && slug !== "me" ? { key: `in:${slug}`, slug, section: seg.length > i + 2 && seg[i + 2] !== "overlay" } : null;
     }
     // Legacy /pub/<name>/<a>/<b>/<c> is /in/<name>-<c><b><a> (zero-padded hex groups).
     if (seg[i] === "pub" && seg[i + 1] && seg[i + 1] !== "dir") {
@@ -53,7 +53,7 @@ ST.adapter = (() => {
 
   function shadowQuery(selector, full) {
     for (const host of document.querySelectorAll(SHADOW_HOSTS)) {
-      const hit = host.shadowRoot && host.shadowRoot.querySelector(selector);
+      const hit = host.shadowRoot?.querySelector(selector);
       if (hit) return hit;
     }
     return full ? ST.deepQuery(selector) : null;
@@ -65,18 +65,13 @@ ST.adapter = (() => {
       const el = document.querySelector(sel);
       if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
     }
-    if (!out.length) {
+    if (!out.some((c) => c.name)) {
       const el = shadowQuery("main h1, h1", full);
       if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
     }
     out.push({ el: null, name: titleName(), from: "title" });
-    for (const sel of PHOTO_SELECTORS) {
-      const el = document.querySelector(sel) || shadowQuery(sel, false);
-      if (el) {
-        out.push({ el, name: cleanName(el.getAttribute("alt") || ""), from: "photo" });
-        break;
-      }
-    }
+    const photo = PHOTO_SELECTORS.map((sel) => document.querySelector(sel) || shadowQuery(sel, false)).find(Boolean);
+    if (photo) out.push({ el: photo, name: cleanName(photo.alt), from: "photo" });
     return out.filter((c) => c.name);
   }
 
@@ -104,9 +99,9 @@ ST.adapter = (() => {
       const pid = str(node.publicIdentifier);
       const urn = str(node.entityUrn);
       const match = (pid && ST.canonicalSlug(pid) === slug) || (/^ACoA/.test(slug) && urn.endsWith(`:${slug}`));
-      if (match && (node.firstName || node.lastName)) {
+      if (match && (pid || node.firstName || node.lastName)) {
         const name = cleanName(`${str(node.firstName)} ${str(node.lastName)}`);
-        if (name) return { name, headline: ST.clean(str(node.headline)), publicIdentifier: pid };
+        return { name, headline: ST.clean(str(node.headline)), publicIdentifier: pid };
       }
     }
     for (const v of Object.values(node)) {
@@ -159,10 +154,11 @@ ST.adapter = (() => {
         const vanity = ST.canonicalSlug(blob.publicIdentifier);
         if (vanity && vanity !== slug) identities.unshift({ kind: "linkedin", value: vanity });
       }
-      let name = blob ? blob.name : null;
-      let headline = blob ? blob.headline : "";
+      let name = blob?.name;
+      let headline = blob?.headline || "";
       nameEl = null;
       for (const c of name ? [] : candidates(true)) {
+        if (r.section && c.from === "h1") continue;
         const fresh =
           !snap ||
           (c.from === "title"

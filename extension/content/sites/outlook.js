@@ -1,7 +1,9 @@
 "use strict";
-// Outlook on the web: /mail/<folder>/id/<ItemID>; the sender is read from the reading pane.
+// Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the sender comes from the reading pane.
 ST.adapter = (() => {
-  const PANES = ["#ReadingPaneContainerId", '[data-automationid="ReadingPaneContainer"]', '[role="region"][aria-label*="Reading" i]', '[role="main"]'];
+  const LINES = '[data-app-section="FromLine"], span[id*="PersonaName"]';
+  // Labels are translated: a region holding a from line is the pane.
+  const PANES = ["#ReadingPaneContainerId", '[data-automationid="ReadingPaneContainer"]', `[role="region"]:has(${LINES})`, '[role="main"]'];
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
   const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
   let pane = null;
@@ -9,11 +11,11 @@ ST.adapter = (() => {
 
   function route(href) {
     const u = ST.url(href);
-    if (!u || !/^outlook\.(office|live|office365)\.com$/.test(u.hostname)) return null;
+    if (!u || !/^outlook\.((office|live|office365)\.com|cloud\.microsoft)$/.test(u.hostname)) return null;
     const seg = u.pathname.split("/").filter(Boolean);
-    const at = seg.indexOf("id");
-    let raw = at >= 0 && seg[0] === "mail" ? seg[at + 1] : null;
-    if (!raw && seg[0] === "mail") raw = u.searchParams.get("ItemID") || u.searchParams.get("itemid");
+    if (!/^(mail|owa)$/.test(seg[0])) return null;
+    const at = seg.findIndex((s) => s === "id" || s === "read");
+    const raw = (at > 0 && seg[at + 1]) || u.searchParams.get("ItemID") || u.searchParams.get("itemid");
     if (!raw) return null;
     let id = raw;
     try {
@@ -26,13 +28,16 @@ ST.adapter = (() => {
     if (!scope) return null;
     const mailto = scope.querySelector('a[href^="mailto:" i]');
     if (mailto) return ST.email(decodeURIComponent(mailto.getAttribute("href").slice(7)));
-    for (const [sel, attr] of [["[data-email]", "data-email"], ['[title*="@"]', "title"], ['[aria-label*="@"]', "aria-label"]]) {
+    for (const attr of ["data-email", "title", "aria-label"]) {
+      const sel = `[${attr}*="@"]`;
       const el = scope.matches(sel) ? scope : scope.querySelector(sel);
       const email = el && ST.email(el.getAttribute(attr));
       if (email) return email;
     }
     return ST.email((scope.textContent || "").slice(0, 4000));
   }
+
+  const findPane = () => PANES.map((s) => document.querySelector(s)).find(ST.visible);
 
   function myAddress() {
     for (const sel of ME_SELECTORS) {
@@ -63,14 +68,14 @@ ST.adapter = (() => {
     route,
 
     snapshot() {
-      const p = PANES.map((s) => document.querySelector(s)).find(ST.visible);
-      const line = p && p.querySelector('[data-app-section="FromLine"], span[id*="PersonaName"]');
+      const p = findPane();
+      const line = p && p.querySelector(LINES);
       return { line, text: line ? line.textContent : null };
     },
 
     read(r, snap, final) {
       const wait = { status: final ? "none" : "pending" };
-      pane = PANES.map((s) => document.querySelector(s)).find(ST.visible) || null;
+      pane = findPane();
       if (!pane) return wait;
       const lines = [...pane.querySelectorAll('[data-app-section="FromLine"]')];
       if (!lines.length) lines.push(...pane.querySelectorAll('span[id*="PersonaName"]'));

@@ -24,9 +24,12 @@ from .paths import SITE_FIXTURES_DIR
 
 SITE_HOSTS = (
     "www.linkedin.com",
+    "de.linkedin.com",
     "mail.google.com",
     "outlook.office.com",
     "outlook.live.com",
+    "outlook.office365.com",
+    "outlook.cloud.microsoft",
 )
 SITE_ORIGINS = tuple(f"https://{h}" for h in SITE_HOSTS)
 

@@ -1,0 +1,240 @@
+"""Page variants of the three sites beyond the main fixtures, in Chromium with the real extension.
+
+Each variant is a saved page of tests/fixtures/sites/ served at a real URL: LinkedIn's newer profile
+(top card in an open shadow root, hashed classes), the logged-out public profile on a country host,
+the mobile pages, section sub-pages whose heading is not the name, a member-id URL; a Gmail thread
+of a second signed-in account whose last message is mine; Outlook in another language, its deeplink
+URL forms and its newer host outlook.cloud.microsoft.
+
+The people on these pages start unknown to the ledger, so the overlay shows the name it read from
+the page; one click then logs the interaction, and the contact the API creates must carry the
+identity the page is about (and, for mail, the message it was about). Pages without a person on
+screen show no overlay at all.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+from urllib.parse import unquote
+
+import pytest
+from harness.net import wait_until
+from harness.scenarios import lookup, route_all
+
+pytestmark = pytest.mark.browser
+
+WEI = {"name": "Wei Zhang", "linkedin": "wei-zhang-7c3d9e"}
+LENA = {"name": "Lena Fischer", "linkedin": "lena-fischer-2b7a41"}
+KENJI = {"name": "Kenji Tanaka", "linkedin": "kenji-tanaka-5f2e1a"}
+JONAS = {"name": "Jonas Weber", "linkedin": "jonas-weber-9d8c7b"}
+OLIVIA = {"name": "Olivia Brown", "linkedin": "olivia-brown-3e4f5a"}
+RAVI = {"name": "Ravi Patel", "linkedin": "ravi-patel-1a2b3c"}
+RAVI_MEMBER_ID = "ACoAACx3f9IB7mQpR2sT5uVwXyZ0aBcDeFgHiJk"
+CHEN = {"name": "Chen Wei", "email": "chen.wei@fabrikam.example"}
+LUKAS = {"name": "Lukas Becker", "email": "lukas.becker@contoso.example"}
+SOFIA = {"name": "Sofia Rossi", "email": "sofia.rossi@fabrikam.example"}
+DANIEL = {"name": "Daniel Okafor", "email": "daniel.okafor@northwind.example"}
+
+# Outlook ItemIDs as they appear in URLs (percent-encoded), one per variant.
+ITEM_LIVE = "AQMkADAwATE0MDAAMi1kZWZiLTRlMTMtMDACLTAwCgBGAAAD%2BqL7%2FzXm3kGs9wR0RfT1%2BwcA"
+ITEM_PATH = "AAMkADk1YjU2LWFhNzctNDQ3Yy1iZjZiLTc1ZWM4ZjU0MjAwNABGAAAAAAB%2Fp9%2B1tQ%3D%3D"
+ITEM_QUERY = "AAMkADk1YjU2LWFhNzctNDQ3Yy1iZjZiLTc1ZWM4ZjU0MjAwNABGAAAAAAC%2Fq0%2B2uR%3D%3D"
+ITEM_OWA = "AAMkADk1YjU2LWFhNzctNDQ3Yy1iZjZiLTc1ZWM4ZjU0MjAwNABGAAAAAAD%2Fr1%2B3vS%3D%3D"
+ITEM_CLOUD = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAKx%2FUe3Wq%2BVbBg%3D%3D"
+VENUES = "Re: Venue shortlist for the partner summit"
+
+
+class Shows(NamedTuple):
+    """A page about ``person``: the overlay shows the name read from it (and ``headline`` under it,
+    if given); logging creates the contact under ``person``'s identity (plus ``also``); a logged
+    email carries ``ref`` and ``initiated_by``."""
+
+    id: str
+    fixture: str
+    url: str
+    person: dict[str, str]
+    headline: str | None = None
+    also: tuple[dict[str, str], ...] = ()
+    ref: str | None = None
+    initiated_by: str = "them"
+
+
+def outlook_ref(item: str) -> str:
+    return f"outlook:{unquote(item)}"
+
+
+SHOWS = (
+    Shows(
+        "linkedin-shadow-hashed",
+        "linkedin-profile-shadow-hashed",
+        "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
+        WEI,
+    ),
+    Shows(
+        "linkedin-public-country-host",
+        "linkedin-profile-public",
+        "https://de.linkedin.com/in/lena-fischer-2b7a41",
+        LENA,
+        headline="Produktmanagerin bei Contoso · Plattformen für den Mittelstand",
+    ),
+    Shows(
+        "linkedin-mwlite",
+        "linkedin-profile-mobile",
+        "https://www.linkedin.com/mwlite/in/kenji-tanaka-5f2e1a/",
+        KENJI,
+    ),
+    Shows(
+        "linkedin-m",
+        "linkedin-profile-mobile",
+        "https://www.linkedin.com/m/in/Kenji-Tanaka-5f2e1a",
+        KENJI,
+    ),
+    Shows(
+        "linkedin-details-sub-page",
+        "linkedin-profile-details",
+        "https://de.linkedin.com/in/jonas-weber-9d8c7b/details/experience/",
+        JONAS,
+    ),
+    Shows(
+        "linkedin-contact-info-overlay",
+        "linkedin-profile-contact-info",
+        "https://www.linkedin.com/in/olivia-brown-3e4f5a/overlay/contact-info/",
+        OLIVIA,
+    ),
+    Shows(
+        "linkedin-member-id",
+        "linkedin-profile-member-id",
+        f"https://www.linkedin.com/in/{RAVI_MEMBER_ID}/",
+        RAVI,
+        headline="Founder, Proseware Logistics",
+        also=({"kind": "linkedin", "value": RAVI_MEMBER_ID},),
+    ),
+    Shows(
+        "gmail-second-account-reply-from-me",
+        "gmail-thread-multi-account",
+        "https://mail.google.com/mail/u/1/#label/Clients/FMfcgzQbfVNwKdqTpXcRsLmZhBjGwDxS",
+        CHEN,
+        headline="Q3 supplier review",
+        ref="gmail:18e2d3f0c0ffee03",
+        initiated_by="me",
+    ),
+    Shows(
+        "outlook-live-localized-pane",
+        "outlook-message-localized",
+        f"https://outlook.live.com/mail/0/inbox/id/{ITEM_LIVE}",
+        LUKAS,
+        headline="Angebot Wartungsvertrag 2027",
+        ref=outlook_ref(ITEM_LIVE),
+    ),
+    Shows(
+        "outlook-deeplink-path",
+        "outlook-message-deeplink",
+        f"https://outlook.office.com/mail/deeplink/read/{ITEM_PATH}",
+        SOFIA,
+        headline=VENUES,
+        ref=outlook_ref(ITEM_PATH),
+    ),
+    Shows(
+        "outlook-deeplink-query",
+        "outlook-message-deeplink",
+        f"https://outlook.office.com/mail/deeplink/read?ItemID={ITEM_QUERY}&exvsurl=1",
+        SOFIA,
+        headline=VENUES,
+        ref=outlook_ref(ITEM_QUERY),
+    ),
+    Shows(
+        "outlook-owa-itemid",
+        "outlook-message-deeplink",
+        f"https://outlook.office365.com/owa/?ItemID={ITEM_OWA}&exvsurl=1&viewmodel=ReadMessageItem",
+        SOFIA,
+        headline=VENUES,
+        ref=outlook_ref(ITEM_OWA),
+    ),
+    Shows(
+        "outlook-cloud-inbox",
+        "outlook-message",
+        f"https://outlook.cloud.microsoft/mail/inbox/id/{ITEM_CLOUD}",
+        DANIEL,
+        headline="Board deck: your comments by Friday?",
+        ref=outlook_ref(ITEM_CLOUD),
+    ),
+)
+
+# (id, fixture, url): pages without a person on screen.
+NOBODY = (
+    ("gmail-second-account-inbox", "gmail-inbox-list", "https://mail.google.com/mail/u/1/#inbox"),
+    (
+        "gmail-label-list",
+        "gmail-inbox-list",
+        "https://mail.google.com/mail/u/1/#label/Clients",
+    ),
+    ("outlook-cloud-folder", "outlook-folder-empty", "https://outlook.cloud.microsoft/mail/inbox"),
+    (
+        "outlook-compose-deeplink",
+        "outlook-folder-empty",
+        "https://outlook.live.com/mail/0/deeplink/compose?to=sofia.rossi%40fabrikam.example",
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def chromium(live_api, chromium_ext):  # live_api first: it boots meanwhile
+    chromium_ext.configure(live_api.url, token=live_api.token).close()
+    return chromium_ext
+
+
+@pytest.fixture
+def tab(chromium):
+    p = chromium.new_page()
+    yield p
+    p.close()
+
+
+def serve(chromium, url: str, fixture: str) -> None:
+    """The usual routes plus ``fixture`` at ``url`` (any query, hash or sub-path)."""
+    route_all(chromium)
+    chromium.serve_site(url.split("#")[0].split("?")[0].rstrip("/") + "**", fixture)
+
+
+def forget(api, person: dict[str, str]) -> None:
+    """Start from a ledger that does not know ``person`` (variants share some people)."""
+    found = lookup(api, person)["contact"]
+    if found:
+        api.request("DELETE", f"/api/v1/contacts/{found['id']}").raise_for_status()
+
+
+@pytest.mark.parametrize("v", [pytest.param(v, id=v.id) for v in SHOWS])
+def test_variant_shows_the_person_on_screen(chromium, tab, live_api, v: Shows, shot):
+    forget(live_api, v.person)
+    serve(chromium, v.url, v.fixture)
+    chromium.open(v.url, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown")
+    assert ov.field("name") == v.person["name"], ov.describe()
+    if v.headline:
+        assert ov.field("headline") == v.headline, ov.describe()
+    ov.screenshot(shot("unknown"))
+
+    ov.click("log")
+    ov.wait_for_state("known")
+    found = wait_until(
+        lambda: lookup(live_api, v.person)["contact"],
+        timeout=10,
+        message=f"no contact under {v.person} after the click",
+    )
+    assert found["name"] == v.person["name"]
+    for identity in v.also:
+        assert identity in found["identities"], found["identities"]
+    [logged] = live_api.interactions(found["id"])
+    if v.ref:
+        assert logged["kind"] == "email"
+        assert logged["external_ref"] == v.ref
+        assert logged["initiated_by"] == v.initiated_by
+
+
+@pytest.mark.parametrize(("fixture", "url"), [pytest.param(*v[1:], id=v[0]) for v in NOBODY])
+def test_no_overlay_where_nobody_is_on_screen(chromium, tab, fixture, url):
+    serve(chromium, url, fixture)
+    chromium.open(url, tab)
+    tab.wait_for_timeout(1200)  # well past the content script's first read
+    assert not chromium.overlay(tab).exists()
