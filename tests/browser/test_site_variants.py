@@ -4,7 +4,7 @@ Each variant is a saved page of tests/fixtures/sites/ served at a real URL: Link
 (top card in an open shadow root, hashed classes), the logged-out public profile on a country host,
 the mobile pages, section sub-pages whose heading is not the name, a member-id URL; a Gmail thread
 of a second signed-in account whose last message is mine; Outlook in another language, its deeplink
-URL forms and its newer host outlook.cloud.microsoft.
+URL forms, its newer host outlook.cloud.microsoft, and a message I sent.
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -34,6 +34,7 @@ CHEN = {"name": "Chen Wei", "email": "chen.wei@fabrikam.example"}
 LUKAS = {"name": "Lukas Becker", "email": "lukas.becker@contoso.example"}
 SOFIA = {"name": "Sofia Rossi", "email": "sofia.rossi@fabrikam.example"}
 DANIEL = {"name": "Daniel Okafor", "email": "daniel.okafor@northwind.example"}
+AMARA = {"name": "Amara Nwosu", "email": "amara.nwosu@northwind.example"}
 
 # Outlook ItemIDs as they appear in URLs (percent-encoded), one per variant.
 ITEM_LIVE = "AQMkADAwATE0MDAAMi1kZWZiLTRlMTMtMDACLTAwCgBGAAAD%2BqL7%2FzXm3kGs9wR0RfT1%2BwcA"
@@ -41,6 +42,7 @@ ITEM_PATH = "AAMkADk1YjU2LWFhNzctNDQ3Yy1iZjZiLTc1ZWM4ZjU0MjAwNABGAAAAAAB%2Fp9%2B
 ITEM_QUERY = "AAMkADk1YjU2LWFhNzctNDQ3Yy1iZjZiLTc1ZWM4ZjU0MjAwNABGAAAAAAC%2Fq0%2B2uR%3D%3D"
 ITEM_OWA = "AAMkADk1YjU2LWFhNzctNDQ3Yy1iZjZiLTc1ZWM4ZjU0MjAwNABGAAAAAAD%2Fr1%2B3vS%3D%3D"
 ITEM_CLOUD = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAKx%2FUe3Wq%2BVbBg%3D%3D"
+ITEM_SENT = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAN9%2BsT4mVq%2BRcA%3D%3D"
 VENUES = "Re: Venue shortlist for the partner summit"
 
 
@@ -157,6 +159,15 @@ SHOWS = (
         DANIEL,
         headline="Board deck: your comments by Friday?",
         ref=outlook_ref(ITEM_CLOUD),
+    ),
+    Shows(
+        "outlook-sent-by-me",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        AMARA,
+        headline="Re: Board deck: your comments by Friday?",
+        ref=outlook_ref(ITEM_SENT),
+        initiated_by="me",
     ),
 )
 

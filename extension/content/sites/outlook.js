@@ -1,5 +1,6 @@
 "use strict";
-// Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the sender comes from the reading pane.
+// Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the person is the sender of the message
+// in the reading pane or, when I sent it, the person I wrote to.
 ST.adapter = (() => {
   const LINES = '[data-app-section="FromLine"], span[id*="PersonaName"]';
   // Labels are translated: a region holding a from line is the pane.
@@ -62,6 +63,19 @@ ST.adapter = (() => {
     return email ? { email, name: name || email, el: scope && scope !== pane ? scope : line } : null;
   }
 
+  // Mail I sent: the first address near its from line that is not mine (the To line).
+  function recipient(line, me) {
+    for (let scope = line.parentElement, i = 0; scope && i < 5; scope = scope.parentElement, i++) {
+      for (const el of scope.querySelectorAll('[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]')) {
+        const email = ST.email(["title", "aria-label", "data-email", "href"].map((a) => el.getAttribute(a)).join(" "));
+        const name = ST.dedupe(el.textContent).replace(/[;,]$/, "");
+        if (email && email !== me) return { email, name: name && !name.includes("@") ? name : email, el: line };
+      }
+      if (scope === pane) break;
+    }
+    return null;
+  }
+
   return {
     site: "outlook",
     topInset: 56,
@@ -82,7 +96,10 @@ ST.adapter = (() => {
       if (!lines.length) return wait;
       if (snap && snap.line === lines[0] && snap.text === lines[0].textContent && !final) return wait;
       const me = myAddress();
-      const found = lines.map(sender).find((p) => p && p.email !== me);
+      const senders = lines.map(sender);
+      let found = senders.find((p) => p && p.email !== me);
+      const mine = !found && me && senders.some((p) => p && p.email === me);
+      if (mine) found = lines.map((l) => recipient(l, me)).find(Boolean);
       if (!found) return wait;
       header = found.el;
       const subject = pane.querySelector('[role="heading"]');
@@ -93,7 +110,7 @@ ST.adapter = (() => {
           name: found.name,
           identities: [{ kind: "email", value: found.email }],
           externalRef: `outlook:${r.item}`,
-          initiatedBy: "them",
+          initiatedBy: mine ? "me" : "them",
           headline: subject ? ST.clean(subject.textContent, 160) : "",
         },
       };
