@@ -1,10 +1,17 @@
 "use strict";
-// Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the person is the sender of the message
-// in the reading pane or, when I sent it, the person I wrote to.
+// Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the person is the first sender in the
+// reading pane who is not me or, when every message there is mine, the person I wrote to.
 ST.adapter = (() => {
   const LINES = '[data-app-section="FromLine"], span[id*="PersonaName"]';
-  // Labels are translated: a region holding a from line is the pane.
-  const PANES = ["#ReadingPaneContainerId", '[data-automationid="ReadingPaneContainer"]', `[role="region"]:has(${LINES})`, '[role="main"]'];
+  // Labels are translated: failing the English one, a region holding a from line and no list.
+  const PANES = [
+    "#ReadingPaneContainerId",
+    '[data-automationid="ReadingPaneContainer"]',
+    '[role="region"][aria-label*="Reading" i]',
+    `[role="region"]:has(${LINES}):not(:has([role="listbox"], [role="option"], [role="grid"], [role="row"]))`,
+    '[role="main"]',
+  ];
+  const ADDRESSED = '[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]';
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
   const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
   let pane = null;
@@ -38,7 +45,15 @@ ST.adapter = (() => {
     return ST.email((scope.textContent || "").slice(0, 4000));
   }
 
-  const findPane = () => PANES.map((s) => document.querySelector(s)).find(ST.visible);
+  function findPane() {
+    for (const sel of PANES) for (const el of document.querySelectorAll(sel)) if (ST.visible(el)) return el;
+    return null;
+  }
+
+  function emailsOf(el) {
+    const attrs = ["title", "aria-label", "data-email", "href"].map((a) => el.getAttribute(a) || "").join(" ");
+    return [...attrs.matchAll(new RegExp(ST.EMAIL_RE, "g"))].map((m) => m[0].toLowerCase());
+  }
 
   function myAddress() {
     for (const sel of ME_SELECTORS) {
@@ -49,29 +64,36 @@ ST.adapter = (() => {
     return null;
   }
 
-  // The sender: name from the from line, address from it or its surroundings (up to 4 levels).
+  // The sender: name from the from line, address from it or its surroundings (up to 4 levels);
+  // `own`: the address is on the from line itself.
   function sender(line) {
     let scope = line;
-    let email = null;
-    for (let i = 0; scope && i < 5 && !email; i++, scope = scope.parentElement) {
+    let level = 0;
+    let email = emailIn(scope);
+    while (!email && level < 4 && scope !== pane && scope.parentElement) {
+      scope = scope.parentElement;
+      level++;
       email = emailIn(scope);
-      if (scope === pane) break;
     }
+    if (!email) return null;
     const nameEl = NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) || line;
     let name = ST.dedupe((nameEl.textContent || "").replace(/<[^>]*>|\S+@\S+/g, " "));
     name = name.replace(/^(from|von|de|da|van)\s*:\s*/i, "").trim();
-    return email ? { email, name: name || email, el: scope && scope !== pane ? scope : line } : null;
+    // The card goes below the header block around the address.
+    const block = scope !== pane && scope.parentElement !== pane ? scope.parentElement : null;
+    return { email, name: name || email, own: level === 0, el: block || line };
   }
 
-  // Mail I sent: the first address near its from line that is not mine (the To line).
+  // Mail I sent: the first address not mine on the header lines after its from line (To, then
+  // Cc), never in the message itself.
   function recipient(line, me) {
-    for (let scope = line.parentElement, i = 0; scope && i < 5; scope = scope.parentElement, i++) {
-      for (const el of scope.querySelectorAll('[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]')) {
-        const email = ST.email(["title", "aria-label", "data-email", "href"].map((a) => el.getAttribute(a)).join(" "));
-        const name = ST.dedupe(el.textContent).replace(/[;,]$/, "");
-        if (email && email !== me) return { email, name: name && !name.includes("@") ? name : email, el: line };
-      }
-      if (scope === pane) break;
+    const head = line.parentElement;
+    if (!head || head === pane) return null;
+    const after = (el) => line.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING && !line.contains(el);
+    for (const el of [...head.querySelectorAll(ADDRESSED)].filter(after)) {
+      const email = emailsOf(el).find((e) => e !== me);
+      const name = ST.clean(el.textContent);
+      if (email) return { email, name: name && !/[@:;<]/.test(name) ? name : email, el: head };
     }
     return null;
   }
@@ -98,7 +120,7 @@ ST.adapter = (() => {
       const me = myAddress();
       const senders = lines.map(sender);
       let found = senders.find((p) => p && p.email !== me);
-      const mine = !found && me && senders.some((p) => p && p.email === me);
+      const mine = !found && me && senders.some((p) => p && p.own && p.email === me);
       if (mine) found = lines.map((l) => recipient(l, me)).find(Boolean);
       if (!found) return wait;
       header = found.el;
