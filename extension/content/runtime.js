@@ -55,7 +55,9 @@
     } catch {} // a page the adapter cannot place shows no overlay (and is not tried again)
     const first = cur.href === null;
     if (route && cur.route && route.key === cur.route.key) {
-      cur.href = href; // a sub-page of the same person (/details/experience/, overlays ...)
+      // A sub-page of the same person (/details/experience/, overlays ...): the card stays; the
+      // next reads follow the new page (a name missing on a section page shows up on the profile).
+      Object.assign(cur, { href, route });
       return;
     }
     const prevName = cur.person ? cur.person.name : null;

@@ -13,6 +13,7 @@ ST.adapter = (() => {
   const HEADLINE_SELECTORS = ["div.text-body-medium.break-words", ".pv-text-details__left-panel .text-body-medium", ".top-card-layout__headline"];
   const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
   const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
+  const SECTION_PAGES = new Set(["details", "recent-activity"]);
   let nameEl = null;
 
   function route(href) {
@@ -23,7 +24,7 @@ ST.adapter = (() => {
     if (seg[i] === "in" && seg[i + 1]) {
       const slug = ST.canonicalSlug(seg[i + 1]);
       // The h1 of a section page (/details/..., /recent-activity/...) names the section.
-      return slug && slug !== "me" ? { key: `in:${slug}`, slug, section: seg.length > i + 2 && seg[i + 2] !== "overlay" } : null;
+      return slug && slug !== "me" ? { key: `in:${slug}`, slug, section: SECTION_PAGES.has(seg[i + 2]) } : null;
     }
     // Legacy /pub/<name>/<a>/<b>/<c> is /in/<name>-<c><b><a> (zero-padded hex groups).
     if (seg[i] === "pub" && seg[i + 1] && seg[i + 1] !== "dir") {
@@ -78,37 +79,45 @@ ST.adapter = (() => {
   // Embedded JSON (code[id^=bpr-guid-]); stale blobs of earlier pages stay in the DOM, so only a
   // profile whose publicIdentifier (or member id) is this URL's counts.
   function fromCodeBlobs(slug) {
+    let nameless = null;
     for (const code of document.querySelectorAll('code[id^="bpr-guid-"]')) {
       const text = code.textContent || "";
       if (text.length > 4e6 || !text.toLowerCase().includes(slug.toLowerCase())) continue;
       try {
-        const found = findProfile(JSON.parse(text), slug, 0);
-        if (found) return found;
+        const found = findProfile(JSON.parse(text), slug);
+        if (found && found.name) return found;
+        nameless ||= found;
       } catch {}
     }
-    return null;
+    return nameless;
   }
 
   function str(v) {
     return typeof v === "string" ? v : v && typeof v.text === "string" ? v.text : "";
   }
 
-  function findProfile(node, slug, depth) {
-    if (!node || typeof node !== "object" || depth > 14) return null;
-    if (!Array.isArray(node)) {
-      const pid = str(node.publicIdentifier);
-      const urn = str(node.entityUrn);
-      const match = (pid && ST.canonicalSlug(pid) === slug) || (/^ACoA/.test(slug) && urn.endsWith(`:${slug}`));
-      if (match && (pid || node.firstName || node.lastName)) {
-        const name = cleanName(`${str(node.firstName)} ${str(node.lastName)}`);
-        return { name, headline: ST.clean(str(node.headline)), publicIdentifier: pid };
+  // The first profile of `slug` that has a name, else the first that gives its public identifier
+  // (a member-id page may carry only a reference to the vanity slug).
+  function findProfile(root, slug) {
+    let nameless = null;
+    const walk = (node, depth) => {
+      if (!node || typeof node !== "object" || depth > 14) return null;
+      if (!Array.isArray(node)) {
+        const pid = str(node.publicIdentifier);
+        const urn = str(node.entityUrn);
+        if ((pid && ST.canonicalSlug(pid) === slug) || (/^ACoA/.test(slug) && urn.endsWith(`:${slug}`))) {
+          const found = { name: cleanName(`${str(node.firstName)} ${str(node.lastName)}`), headline: ST.clean(str(node.headline)), publicIdentifier: pid };
+          if (found.name) return found;
+          if (pid) nameless ||= found;
+        }
       }
-    }
-    for (const v of Object.values(node)) {
-      const found = findProfile(v, slug, depth + 1);
-      if (found) return found;
-    }
-    return null;
+      for (const v of Object.values(node)) {
+        const found = walk(v, depth + 1);
+        if (found) return found;
+      }
+      return null;
+    };
+    return walk(root, 0) || nameless;
   }
 
   function up(el) {
