@@ -86,7 +86,10 @@ async function handleLookup(msg, sender) {
     if (err.kind === "unauthorized" || err.kind === "unconfigured") view = { state: "unconfigured" };
     else if (err.kind === "offline") {
       const cached = await cacheGet(keys);
-      view = { state: "offline", stale: true, contact: cached ? cached.contact : null, tie: cached ? cached.tie : null, cachedAt: cached ? cached.at : null, queued, error: err.message };
+      // Queued logs the cached tie may not count yet: those made after it was cached (one sent
+      // whose answer was lost stays queued, and a later lookup's tie counts it already).
+      const unseen = cached ? queued.filter((q) => q.createdAt > cached.at).map(({ kind, favor }) => ({ kind, favor })) : [];
+      view = { state: "offline", stale: true, contact: cached ? cached.contact : null, tie: cached ? cached.tie : null, cachedAt: cached ? cached.at : null, queued: unseen, error: err.message };
     } else view = { state: "error", error: err.message };
   }
   view = { ...view, pending: queued.length, ui };

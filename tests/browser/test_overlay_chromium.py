@@ -193,7 +193,6 @@ def test_offline_log_is_queued_and_delivered_once(chromium, tab, live_api, shot)
         ov.wait_for_state("offline")
         ov.wait_for_field("pending", "1 pending")
         assert ov.field("score") == score_with_log
-        assert ov.field("last-interaction").endswith("today")
     finally:
         live_api.start()
     # The next successful request (here: the lookup when the user comes back) flushes the outbox.
@@ -209,6 +208,39 @@ def test_offline_log_is_queued_and_delivered_once(chromium, tab, live_api, shot)
     assert_shows(ov, live_api, JANE)
     time.sleep(1.5)
     assert len(live_interactions(live_api, JANE)) == len(before) + 1
+
+
+OUTBOX_SET_JS = "async (outbox) => chrome.storage.local.set({outbox})"
+
+
+def test_offline_overlay_counts_a_log_its_cached_tie_counts_already_once(chromium, tab, live_api):
+    """A log sent whose answer was lost stays queued, while the tie cached after it counts it."""
+    chromium.open(JOHN_URL, tab)
+    ov = chromium.overlay(tab)
+    assert_shows(ov, live_api, JOHN)  # cached now
+    score = ov.field("score")
+    sent_before = {
+        "key": "put:5f0c1e9a-0d4b-4c8e-9a51-7b2f3c4d5e6f",
+        "op": "put",
+        "id": "5f0c1e9a-0d4b-4c8e-9a51-7b2f3c4d5e6f",
+        "body": {"kind": "call"},
+        "keys": [f"linkedin:{JOHN['linkedin']}"],
+        "name": JOHN["name"],
+        "createdAt": int(time.time() * 1000) - 60_000,
+        "attempts": 1,
+    }
+    store = chromium.open(chromium.extension_url("icons/icon-16.png"))
+    live_api.stop()
+    try:
+        store.evaluate(OUTBOX_SET_JS, [sent_before])
+        tab.reload()
+        ov.wait_for_state("offline")
+        ov.wait_for_field("pending", "1 pending")
+        assert ov.field("score") == score
+    finally:
+        store.evaluate(OUTBOX_SET_JS, [])  # never delivered: it stood for one already stored
+        store.close()
+        live_api.start()
 
 
 def test_page_scripts_cannot_read_ledger_data(chromium, tab, live_api):
