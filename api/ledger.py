@@ -30,7 +30,7 @@ from .schemas import SettingsOutSchema
 _AGGREGATE_FIELDS = [f.name for f in dataclass_fields(scoring.Aggregate)]
 _users = User.__table__
 # Whom a ledger call acts for: a request's Account (the snapshot read with its token), or a User
-# row (the CLI). Only the id, the settings and the scores' refresh stamp are read.
+# row (the CLI). Only the columns an Account holds are read.
 Owner = Account | User
 
 
@@ -286,6 +286,8 @@ def refresh_scores_if_stale(user: Owner) -> None:
             if current is None:
                 return
             user = auth.account_of(current)
+            if has_request_context():
+                g.user = user  # the list shows scores under the settings it ranks them by
             if not _scores_stale(user.scores_refreshed_at):
                 return  # another request refreshed them meanwhile
             settings = model_settings(user)

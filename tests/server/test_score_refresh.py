@@ -4,6 +4,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import g
 from sqlalchemy import select, update
 
 from api import auth, ledger
@@ -68,6 +69,8 @@ def test_a_refresh_scores_with_the_settings_in_force_not_those_its_request_read(
 
     with app.test_request_context():
         ledger.refresh_scores_if_stale(replace(read_by_the_token_check, scores_refreshed_at=None))
+        # The list that ran it then shows each tie under the settings it ranked them by.
+        assert g.user.settings == {"recency_half_life_days": 5}
 
     refreshed = stored_scores(app)
-    assert refreshed == pytest.approx(rescored, rel=1e-6)
+    assert refreshed == pytest.approx(rescored, abs=0.01)  # the same, a few seconds' decay apart
