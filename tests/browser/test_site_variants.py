@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 import pytest
 from harness.net import wait_until
-from harness.scenarios import lookup, route_all
+from harness.scenarios import DANIEL, lookup, route_all
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,6 @@ RAVI_MEMBER_ID = "ACoAACx3f9IB7mQpR2sT5uVwXyZ0aBcDeFgHiJk"
 CHEN = {"name": "Chen Wei", "email": "chen.wei@fabrikam.example"}
 LUKAS = {"name": "Lukas Becker", "email": "lukas.becker@contoso.example"}
 SOFIA = {"name": "Sofia Rossi", "email": "sofia.rossi@fabrikam.example"}
-DANIEL = {"name": "Daniel Okafor", "email": "daniel.okafor@northwind.example"}
 AMARA = {"name": "Amara Nwosu", "email": "amara.nwosu@northwind.example"}
 
 # Outlook ItemIDs as they appear in URLs (percent-encoded), one per variant.
