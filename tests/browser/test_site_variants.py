@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 import pytest
 from harness.net import wait_until
+from harness.paths import SITE_FIXTURES_DIR
 from harness.scenarios import DANIEL, lookup, route_all
 
 pytestmark = pytest.mark.browser
@@ -265,5 +266,51 @@ def test_no_overlay_where_nobody_is_on_screen(chromium, tab, fixture, url):
     chromium.open(url, tab)
     tab.wait_for_timeout(1200)  # well past the content script's first read
     # A message's page shows "Looking up…" while it reads; finding nobody, it removes the card.
+    overlay = chromium.overlay(tab)
+    wait_until(lambda: not overlay.exists(), timeout=10, message=lambda: str(overlay.describe()))
+
+
+# Outlook headers without the sender's own address: the card must not borrow one from a line
+# after the from line (To, Cc) nor name me. (id, fixture, url, {text in the fixture: replacement})
+ALEX_FROM = '<span class="OZZZK" title="alex.morgan@contoso.example">Alex Morgan</span>'
+DANIEL_FROM = '<span class="OZZZK" title="daniel.okafor@northwind.example">Daniel Okafor</span>'
+DANIEL_TO = (
+    'To: <span title="alex.morgan@contoso.example">Alex Morgan</span>; '
+    '<span title="team@northwind.example">Board team</span>'
+)
+UNADDRESSED_SENDERS = (
+    (
+        "received-name-only-to-others",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {
+            DANIEL_FROM: '<span class="OZZZK">Daniel Okafor</span>',
+            DANIEL_TO: (
+                'To: <span title="kim.lee@northwind.example">Kim Lee</span>; '
+                '<span aria-label="Alex Morgan alex.morgan@contoso.example">Alex Morgan</span>'
+            ),
+        },
+    ),
+    (
+        "sent-name-only",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        {ALEX_FROM: '<span class="OZZZK">Alex Morgan</span>'},
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "url", "edits"), [pytest.param(*v[1:], id=v[0]) for v in UNADDRESSED_SENDERS]
+)
+def test_no_overlay_for_a_sender_without_an_address(chromium, tab, fixture, url, edits):
+    html = (SITE_FIXTURES_DIR / f"{fixture}.html").read_text()
+    for old, new in edits.items():
+        assert old in html
+        html = html.replace(old, new)
+    route_all(chromium)
+    chromium.serve_site(url.split("?")[0] + "**", html=html)
+    chromium.open(url, tab)
+    tab.wait_for_timeout(1200)
     overlay = chromium.overlay(tab)
     wait_until(lambda: not overlay.exists(), timeout=10, message=lambda: str(overlay.describe()))

@@ -548,6 +548,7 @@ def test_an_offline_log_survives_restart_and_stopped_worker_and_lands_once(conne
         assert ov.attr(None, "data-stale") == "true"
         # The queued log still counts, as it did before the restart.
         assert ov.field("score") == optimistic, ov.describe()
+        assert ov.field("last-interaction").lower().startswith("message · today")  # Jane's: 9 days
         ov.screenshot(shot("after-restart-pending"))
 
         # Stop the service worker (CDP) and make sure it really stopped.

@@ -3,12 +3,15 @@
 // reading pane who is not me or, when every message there is mine, the person I wrote to.
 ST.adapter = (() => {
   const LINES = '[data-app-section="FromLine"], span[id*="PersonaName"]';
-  // Labels are translated: failing the English one, a region holding a from line and no list.
+  const LISTED = '[role="listbox"], [role="option"], [role="grid"], [role="row"]';
+  // The message itself: addresses in it are never the sender's or the recipient's.
+  const BODY = '[role="document"], blockquote, [aria-label*="body" i], [id^="UniqueMessageBody"]';
+  // Labels are translated: failing the English one, a region with a from line outside any list.
   const PANES = [
     "#ReadingPaneContainerId",
     '[data-automationid="ReadingPaneContainer"]',
     '[role="region"][aria-label*="Reading" i]',
-    `[role="region"]:has(${LINES}):not(:has([role="listbox"], [role="option"], [role="grid"], [role="row"]))`,
+    `[role="region"]:has(:is(${LINES}):not(:is(${LISTED}) *))`,
     '[role="main"]',
   ];
   const ADDRESSED = '[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]';
@@ -32,28 +35,20 @@ ST.adapter = (() => {
     return { key: `item:${id}`, item: id };
   }
 
-  function emailIn(scope) {
-    if (!scope) return null;
-    const mailto = scope.querySelector('a[href^="mailto:" i]');
-    if (mailto) return ST.email(decodeURIComponent(mailto.getAttribute("href").slice(7)));
-    for (const attr of ["data-email", "title", "aria-label"]) {
-      const sel = `[${attr}*="@"]`;
-      const el = scope.matches(sel) ? scope : scope.querySelector(sel);
-      const email = el && ST.email(el.getAttribute(attr));
-      if (email) return email;
-    }
-    return ST.email((scope.textContent || "").slice(0, 4000));
-  }
-
   function findPane() {
     for (const sel of PANES) for (const el of document.querySelectorAll(sel)) if (ST.visible(el)) return el;
     return null;
   }
 
   function emailsOf(el) {
-    const attrs = ["title", "aria-label", "data-email", "href"].map((a) => el.getAttribute(a) || "").join(" ");
+    let attrs = ["title", "aria-label", "data-email", "href"].map((a) => el.getAttribute(a) || "").join(" ");
+    try {
+      attrs = decodeURIComponent(attrs); // mailto:name%40example.com
+    } catch {}
     return [...attrs.matchAll(new RegExp(ST.EMAIL_RE, "g"))].map((m) => m[0].toLowerCase());
   }
+
+  const following = (line) => (el) => line.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING && !line.contains(el);
 
   function myAddress() {
     for (const sel of ME_SELECTORS) {
@@ -64,16 +59,21 @@ ST.adapter = (() => {
     return null;
   }
 
-  // The sender: name from the from line, address from it or its surroundings (up to 4 levels);
-  // `own`: the address is on the from line itself.
+  // The sender: name from the from line; address from it or, up to 4 levels out, from what comes
+  // before it (an avatar's label, the text beside the name), never from a header line after it
+  // (To, Cc) or the message. `own`: the address is on the from line itself.
   function sender(line) {
+    const after = following(line);
     let scope = line;
     let level = 0;
-    let email = emailIn(scope);
-    while (!email && level < 4 && scope !== pane && scope.parentElement) {
+    let email = null;
+    for (;;) {
+      const addressed = [...scope.querySelectorAll(ADDRESSED)];
+      if (level > 0 && (addressed.some(after) || scope.querySelector(BODY))) break;
+      email = [scope, ...addressed].filter((el) => el.matches(ADDRESSED) && !after(el)).flatMap(emailsOf)[0] || ST.email((scope.textContent || "").slice(0, 400));
+      if (email || level >= 4 || scope === pane || !scope.parentElement || scope.parentElement === pane) break;
       scope = scope.parentElement;
       level++;
-      email = emailIn(scope);
     }
     if (!email) return null;
     const nameEl = NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) || line;
@@ -85,15 +85,17 @@ ST.adapter = (() => {
   }
 
   // Mail I sent: the first address not mine on the header lines after its from line (To, then
-  // Cc), never in the message itself.
+  // Cc), up to 4 levels out, never in the message.
   function recipient(line, me) {
-    const head = line.parentElement;
-    if (!head || head === pane) return null;
-    const after = (el) => line.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING && !line.contains(el);
-    for (const el of [...head.querySelectorAll(ADDRESSED)].filter(after)) {
-      const email = emailsOf(el).find((e) => e !== me);
-      const name = ST.clean(el.textContent);
-      if (email) return { email, name: name && !/[@:;<]/.test(name) ? name : email, el: head };
+    const after = following(line);
+    for (let head = line.parentElement, i = 0; head && head !== pane && i < 4; head = head.parentElement, i++) {
+      for (const el of head.querySelectorAll(ADDRESSED)) {
+        if (!after(el) || el.closest(BODY)) continue;
+        const email = emailsOf(el).find((e) => e !== me);
+        const name = ST.clean(el.textContent);
+        if (email) return { email, name: name && !/[@:;<]/.test(name) ? name : email, el: head };
+      }
+      if (head.querySelector(BODY)) break;
     }
     return null;
   }
@@ -113,8 +115,10 @@ ST.adapter = (() => {
       const wait = { status: final ? "none" : "pending" };
       pane = findPane();
       if (!pane) return wait;
-      const lines = [...pane.querySelectorAll('[data-app-section="FromLine"]')];
-      if (!lines.length) lines.push(...pane.querySelectorAll('span[id*="PersonaName"]'));
+      const free = (l) => !l.closest(LISTED);
+      const lines = [...pane.querySelectorAll('[data-app-section="FromLine"]')].filter(free);
+      // Without from lines, the first persona is the sender (the others are its recipients).
+      if (!lines.length) lines.push(...[...pane.querySelectorAll('span[id*="PersonaName"]')].filter(free).slice(0, 1));
       if (!lines.length) return wait;
       if (snap && snap.line === lines[0] && snap.text === lines[0].textContent && !final) return wait;
       const me = myAddress();
