@@ -15,6 +15,7 @@ ST.adapter = (() => {
     '[role="main"]',
   ];
   const ADDRESSED = '[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]';
+  const EMAILS = new RegExp(ST.EMAIL_RE, "g");
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
   const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
   let pane = null;
@@ -45,7 +46,15 @@ ST.adapter = (() => {
     try {
       attrs = decodeURIComponent(attrs); // mailto:name%40example.com
     } catch {}
-    return [...attrs.matchAll(new RegExp(ST.EMAIL_RE, "g"))].map((m) => m[0].toLowerCase());
+    return [...attrs.matchAll(EMAILS)].map((m) => m[0].toLowerCase());
+  }
+
+  // The from lines of the pane's messages, outside any list; without any, its first persona (the
+  // others are the recipients).
+  function fromLines(p) {
+    const free = (l) => !l.closest(LISTED);
+    const lines = [...p.querySelectorAll('[data-app-section="FromLine"]')].filter(free);
+    return lines.length ? lines : [...p.querySelectorAll('span[id*="PersonaName"]')].filter(free).slice(0, 1);
   }
 
   const following = (line) => (el) => line.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING && !line.contains(el);
@@ -107,7 +116,7 @@ ST.adapter = (() => {
 
     snapshot() {
       const p = findPane();
-      const line = p && p.querySelector(LINES);
+      const line = p && fromLines(p)[0];
       return { line, text: line ? line.textContent : null };
     },
 
@@ -115,10 +124,7 @@ ST.adapter = (() => {
       const wait = { status: final ? "none" : "pending" };
       pane = findPane();
       if (!pane) return wait;
-      const free = (l) => !l.closest(LISTED);
-      const lines = [...pane.querySelectorAll('[data-app-section="FromLine"]')].filter(free);
-      // Without from lines, the first persona is the sender (the others are its recipients).
-      if (!lines.length) lines.push(...[...pane.querySelectorAll('span[id*="PersonaName"]')].filter(free).slice(0, 1));
+      const lines = fromLines(pane);
       if (!lines.length) return wait;
       if (snap && snap.line === lines[0] && snap.text === lines[0].textContent && !final) return wait;
       const me = myAddress();
