@@ -77,28 +77,9 @@ ST.adapter = (() => {
   }
 
   // Embedded JSON (code[id^=bpr-guid-]); stale blobs of earlier pages stay in the DOM, so only a
-  // profile whose publicIdentifier (or member id) is this URL's counts.
+  // profile whose publicIdentifier (or member id) is this URL's counts: the first with a name,
+  // else the first that gives its public identifier (a member-id page may carry only that).
   function fromCodeBlobs(slug) {
-    let nameless = null;
-    for (const code of document.querySelectorAll('code[id^="bpr-guid-"]')) {
-      const text = code.textContent || "";
-      if (text.length > 4e6 || !text.toLowerCase().includes(slug.toLowerCase())) continue;
-      try {
-        const found = findProfile(JSON.parse(text), slug);
-        if (found && found.name) return found;
-        nameless ||= found;
-      } catch {}
-    }
-    return nameless;
-  }
-
-  function str(v) {
-    return typeof v === "string" ? v : v && typeof v.text === "string" ? v.text : "";
-  }
-
-  // The first profile of `slug` that has a name, else the first that gives its public identifier
-  // (a member-id page may carry only a reference to the vanity slug).
-  function findProfile(root, slug) {
     let nameless = null;
     const walk = (node, depth) => {
       if (!node || typeof node !== "object" || depth > 14) return null;
@@ -117,7 +98,19 @@ ST.adapter = (() => {
       }
       return null;
     };
-    return walk(root, 0) || nameless;
+    for (const code of document.querySelectorAll('code[id^="bpr-guid-"]')) {
+      const text = code.textContent || "";
+      if (text.length > 4e6 || !text.toLowerCase().includes(slug.toLowerCase())) continue;
+      try {
+        const found = walk(JSON.parse(text), 0);
+        if (found) return found;
+      } catch {}
+    }
+    return nameless;
+  }
+
+  function str(v) {
+    return typeof v === "string" ? v : v && typeof v.text === "string" ? v.text : "";
   }
 
   function up(el) {
