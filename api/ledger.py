@@ -48,6 +48,7 @@ def model_settings(user: Owner) -> scoring.ModelSettings:
 
 _REREAD_USER = select(*auth.ACCOUNT_COLUMNS).where(_users.c.id == bindparam("user_id"))
 _REREAD_AND_LOCK_USER = _REREAD_USER.with_for_update()
+_REREAD_UNLESS_LOCKED = _REREAD_USER.with_for_update(skip_locked=True)
 
 
 def lock_user(user: Owner) -> Account:
@@ -281,7 +282,7 @@ def refresh_scores_if_stale(user: Owner) -> None:
             # The settings are read again here: new ones may have rescored everything since the
             # token check read them. (SQLite: a write since this read makes the update fail.)
             sqlite = conn.dialect.name == "sqlite"
-            mine = _REREAD_USER if sqlite else _REREAD_USER.with_for_update(skip_locked=True)
+            mine = _REREAD_USER if sqlite else _REREAD_UNLESS_LOCKED
             current = conn.execute(mine, {"user_id": user.id}).first()
             if current is None:
                 return
