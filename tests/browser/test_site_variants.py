@@ -218,10 +218,18 @@ def tab(chromium):
     p.close()
 
 
-def serve(chromium, url: str, fixture: str) -> None:
-    """The usual routes plus ``fixture`` at ``url`` (any query, hash or sub-path)."""
+def serve(chromium, url: str, fixture: str | None = None, **page) -> None:
+    """The usual routes plus ``fixture`` (or ``html=...``) at ``url`` (any query, hash or
+    sub-path)."""
     route_all(chromium)
-    chromium.serve_site(url.split("#")[0].split("?")[0].rstrip("/") + "**", fixture)
+    chromium.serve_site(url.split("#")[0].split("?")[0].rstrip("/") + "**", fixture, **page)
+
+
+def assert_no_card(chromium, tab) -> None:
+    tab.wait_for_timeout(1200)  # well past the content script's first read
+    # A message's page shows "Looking up…" while it reads; finding nobody, it removes the card.
+    overlay = chromium.overlay(tab)
+    wait_until(lambda: not overlay.exists(), timeout=10, message=lambda: str(overlay.describe()))
 
 
 def forget(api, person: dict[str, str]) -> None:
@@ -264,10 +272,7 @@ def test_variant_shows_the_person_on_screen(chromium, tab, live_api, v: Shows, s
 def test_no_overlay_where_nobody_is_on_screen(chromium, tab, fixture, url):
     serve(chromium, url, fixture)
     chromium.open(url, tab)
-    tab.wait_for_timeout(1200)  # well past the content script's first read
-    # A message's page shows "Looking up…" while it reads; finding nobody, it removes the card.
-    overlay = chromium.overlay(tab)
-    wait_until(lambda: not overlay.exists(), timeout=10, message=lambda: str(overlay.describe()))
+    assert_no_card(chromium, tab)
 
 
 # Outlook headers without the sender's own address: the card must not borrow one from a line
@@ -308,9 +313,6 @@ def test_no_overlay_for_a_sender_without_an_address(chromium, tab, fixture, url,
     for old, new in edits.items():
         assert old in html
         html = html.replace(old, new)
-    route_all(chromium)
-    chromium.serve_site(url.split("?")[0] + "**", html=html)
+    serve(chromium, url, html=html)
     chromium.open(url, tab)
-    tab.wait_for_timeout(1200)
-    overlay = chromium.overlay(tab)
-    wait_until(lambda: not overlay.exists(), timeout=10, message=lambda: str(overlay.describe()))
+    assert_no_card(chromium, tab)
