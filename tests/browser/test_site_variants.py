@@ -186,17 +186,6 @@ NOBODY = (
         "https://mail.google.com/mail/u/1/#label/Clients",
     ),
     ("outlook-cloud-folder", "outlook-folder-empty", "https://outlook.cloud.microsoft/mail/inbox"),
-    # Messages whose person has no address on screen: never someone else's from the page.
-    (
-        "outlook-sender-without-address",
-        "outlook-message-sender-unaddressed",
-        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
-    ),
-    (
-        "outlook-sent-to-names-only",
-        "outlook-message-sent-unaddressed",
-        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
-    ),
     (
         "outlook-compose-deeplink",
         "outlook-folder-empty",
@@ -275,15 +264,46 @@ def test_no_overlay_where_nobody_is_on_screen(chromium, tab, fixture, url):
     assert_no_card(chromium, tab)
 
 
-# Outlook headers without the sender's own address: the card must not borrow one from a line
-# after the from line (To, Cc) nor name me. (id, fixture, url, {text in the fixture: replacement})
+# Outlook messages whose person has no address on screen: the card must not borrow one from a
+# line after the from line (To, Cc) or from the message, nor name me. Derived from a fixture:
+# (id, fixture, url, {text in the fixture: replacement}).
 ALEX_FROM = '<span class="OZZZK" title="alex.morgan@contoso.example">Alex Morgan</span>'
 DANIEL_FROM = '<span class="OZZZK" title="daniel.okafor@northwind.example">Daniel Okafor</span>'
 DANIEL_TO = (
     'To: <span title="alex.morgan@contoso.example">Alex Morgan</span>; '
     '<span title="team@northwind.example">Board team</span>'
 )
+DANIEL_SIGNS = "<p>Thanks,<br>Daniel</p>"
+AMARA_TO = 'To: <span title="amara.nwosu@northwind.example">Amara Nwosu</span></div>'
+BOARD_CC = (
+    '\n          <div class="meta" data-app-section="CcLine">Cc: '
+    '<span title="team@northwind.example">Board team</span></div>'
+)
+ALEX_SIGNS = "<p>Best,<br>Alex</p>"
 UNADDRESSED_SENDERS = (
+    (
+        "received-name-only-mailto-in-body",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {
+            DANIEL_FROM: '<span class="OZZZK">Daniel Okafor</span>',
+            DANIEL_TO: 'To: <span title="alex.morgan@contoso.example">Alex Morgan</span>',
+            DANIEL_SIGNS: DANIEL_SIGNS
+            + '<p>PS: Kim Lee (<a href="mailto:kim.lee@northwind.example">'
+            "kim.lee@northwind.example</a>) has the figures.</p>",
+        },
+    ),
+    (
+        "sent-to-names-only-mailto-in-quote",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        {
+            AMARA_TO + BOARD_CC: "To: <span>Amara Nwosu</span></div>",
+            ALEX_SIGNS: ALEX_SIGNS + '<blockquote>From: Raj Iyer &lt;<a href="mailto:raj.iyer'
+            '@northwind.example">raj.iyer@northwind.example</a>&gt;<br>Could you send your '
+            "comments by Friday?</blockquote>",
+        },
+    ),
     (
         "received-name-only-to-others",
         "outlook-message",
