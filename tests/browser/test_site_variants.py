@@ -3,7 +3,8 @@
 Each variant is a saved page of tests/fixtures/sites/ served at a real URL: LinkedIn's newer profile
 (top card in an open shadow root, hashed classes), the logged-out public profile on a country host,
 the mobile pages, section sub-pages whose heading is not the name, a member-id URL; a Gmail thread
-of a second signed-in account whose last message is mine; Outlook in another language, its deeplink
+of a second signed-in account whose last message is mine, and threads popped out into a window of
+their own; Outlook in another language, its deeplink
 URL forms, its newer host outlook.cloud.microsoft, and a message I sent.
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
@@ -20,7 +21,7 @@ from urllib.parse import unquote
 import pytest
 from harness.net import wait_until
 from harness.paths import SITE_FIXTURES_DIR
-from harness.scenarios import DANIEL, lookup, route_all
+from harness.scenarios import DANIEL, PRIYA, lookup, route_all
 
 pytestmark = pytest.mark.browser
 
@@ -44,6 +45,20 @@ ITEM_OWA = "AAMkADk1YjU2LWFhNzctNDQ3Yy1iZjZiLTc1ZWM4ZjU0MjAwNABGAAAAAAD%2Fr1%2B3
 ITEM_CLOUD = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAKx%2FUe3Wq%2BVbBg%3D%3D"
 ITEM_SENT = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAN9%2BsT4mVq%2BRcA%3D%3D"
 VENUES = "Re: Venue shortlist for the partner summit"
+# A Gmail thread in a window of its own: no account header, the thread id in the query (the
+# heading's hex id, 18d4f2a9c3b7e001, in decimal).
+POPPED_OUT = "https://mail.google.com/mail/u/0/?ui=2&view=btop&ver=1nnq2v7oe1ub&search=inbox&th=%23thread-f%3A1789321762919931905&cvid=2"
+POPOUT = "https://mail.google.com/mail/u/0/popout?ver=1nnq2v7oe1ub&search=inbox&th=18d4f2a9c3b7e001"
+GMAIL_HEADER = (
+    '<a class="acct" href="https://accounts.google.com/SignOutOptions" '
+    'aria-label="Google Account: Alex Morgan (alex.morgan@example.com)">A</a>'
+)
+GMAIL_TITLE = "<title>Dinner in Lisbon next month? - alex.morgan@example.com - Gmail</title>"
+# Priya's message to me, as Gmail shows it to me: "to me".
+TO_ME = (
+    '<span class="g2" email="alex.morgan@example.com" name="Alex Morgan" '
+    'data-hovercard-id="alex.morgan@example.com">Alex Morgan</span>, cc:'
+)
 
 
 class Shows(NamedTuple):
@@ -59,6 +74,7 @@ class Shows(NamedTuple):
     also: tuple[dict[str, str], ...] = ()
     ref: str | None = None
     initiated_by: str = "them"
+    edits: tuple[tuple[str, str], ...] = ()  # the page is the fixture with these replacements
 
 
 def outlook_ref(item: str) -> str:
@@ -125,6 +141,31 @@ SHOWS = (
         headline="Q3 supplier review",
         ref="gmail:18e2d3f0c0ffee03",
         initiated_by="me",
+    ),
+    Shows(
+        "gmail-popped-out-view-btop",
+        "gmail-thread",
+        POPPED_OUT,
+        PRIYA,
+        headline="Dinner in Lisbon next month?",
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=((GMAIL_HEADER, ""),),
+    ),
+    Shows(
+        "gmail-popout-reply-from-me-no-address-but-to-me",
+        "gmail-thread-reply-from-me",
+        POPOUT,
+        PRIYA,
+        ref="gmail:18d4f2c0ffee0001",
+        initiated_by="me",
+        edits=(
+            (GMAIL_HEADER, ""),
+            (GMAIL_TITLE, "<title>Dinner in Lisbon next month?</title>"),
+            (
+                TO_ME,
+                TO_ME.replace('name="Alex Morgan"', 'name="me"').replace(">Alex Morgan<", ">me<"),
+            ),
+        ),
     ),
     Shows(
         "outlook-live-localized-pane",
@@ -214,6 +255,15 @@ def serve(chromium, url: str, fixture: str | None = None, **page) -> None:
     chromium.serve_site(url.split("#")[0].split("?")[0].rstrip("/") + "**", fixture, **page)
 
 
+def edited(fixture: str, edits: dict[str, str]) -> str:
+    """The fixture's page with each text replaced (each must be in it)."""
+    html = (SITE_FIXTURES_DIR / f"{fixture}.html").read_text()
+    for old, new in edits.items():
+        assert old in html, old
+        html = html.replace(old, new)
+    return html
+
+
 def assert_no_card(chromium, tab) -> None:
     tab.wait_for_timeout(1200)  # well past the content script's first read
     # A message's page shows "Looking up…" while it reads; finding nobody, it removes the card.
@@ -231,7 +281,10 @@ def forget(api, person: dict[str, str]) -> None:
 @pytest.mark.parametrize("v", [pytest.param(v, id=v.id) for v in SHOWS])
 def test_variant_shows_the_person_on_screen(chromium, tab, live_api, v: Shows, shot):
     forget(live_api, v.person)
-    serve(chromium, v.url, v.fixture)
+    if v.edits:
+        serve(chromium, v.url, html=edited(v.fixture, dict(v.edits)))
+    else:
+        serve(chromium, v.url, v.fixture)
     chromium.open(v.url, tab)
     ov = chromium.overlay(tab)
     ov.wait_for_state("unknown")
@@ -329,10 +382,6 @@ UNADDRESSED_SENDERS = (
     ("fixture", "url", "edits"), [pytest.param(*v[1:], id=v[0]) for v in UNADDRESSED_SENDERS]
 )
 def test_no_overlay_for_a_sender_without_an_address(chromium, tab, fixture, url, edits):
-    html = (SITE_FIXTURES_DIR / f"{fixture}.html").read_text()
-    for old, new in edits.items():
-        assert old in html
-        html = html.replace(old, new)
-    serve(chromium, url, html=html)
+    serve(chromium, url, html=edited(fixture, edits))
     chromium.open(url, tab)
     assert_no_card(chromium, tab)

@@ -9,18 +9,34 @@ ST.adapter = (() => {
   function route(href) {
     const u = ST.url(href);
     if (!u || u.hostname !== "mail.google.com") return null;
+    const popped = poppedOutThread(u);
+    if (popped) return { key: `thread:${popped}`, thread: popped };
     const parts = u.hash.replace(/^#/, "").split("?")[0].split("/");
     const id = parts.at(-1);
     const ok = (FOLDERS.has(parts[0]) && parts.length >= 2) || (NESTED.has(parts[0]) && parts.length >= 3);
     return ok && /^[A-Za-z0-9]{16,}$/.test(id) ? { key: `thread:${id}`, thread: id } : null;
   }
 
-  // "Inbox (3) - me@example.com - Gmail"; else the account button's label.
-  function myAddress() {
+  // A thread opened in a window of its own ("In new window"): ?view=btop&th=<id>, or /popout?th=<id>;
+  // the id is hex, or "#thread-f:" and the same number in decimal. Returned as the hex id the
+  // thread's heading carries (data-legacy-thread-id).
+  function poppedOutThread(u) {
+    const th = (u.searchParams.get("th") || "").replace(/^#?thread-f:/, "");
+    if (!th || !(/^(btop|cv)$/.test(u.searchParams.get("view") || "") || /\/popout$/.test(u.pathname))) return null;
+    if (/^\d{1,20}$/.test(th)) return BigInt(th).toString(16);
+    return /^[0-9a-f]{12,16}$/i.test(th) ? th.toLowerCase() : null;
+  }
+
+  // "Inbox (3) - me@example.com - Gmail"; else the account button's label; else (a window with
+  // neither, such as a thread popped out) the recipient chip Gmail names "me".
+  function myAddress(messages) {
     const m = document.title.match(/ - ([^\s]+@[^\s]+) - /) || [null, ST.email(document.title)];
     if (m[1]) return m[1].toLowerCase();
     const account = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]');
-    return account ? ST.email(account.getAttribute("aria-label")) : null;
+    const labelled = account && ST.email(account.getAttribute("aria-label"));
+    if (labelled) return labelled;
+    const chip = messages.map((x) => x.el.querySelector('.hb span[email][name="me" i]')).find(Boolean);
+    return chip ? ST.email(chip.getAttribute("email")) : null;
   }
 
   function person(el) {
@@ -59,8 +75,8 @@ ST.adapter = (() => {
       const threadHead = shown("h2[data-legacy-thread-id]")[0];
       if (/^[0-9a-f]{16}$/i.test(r.thread) && threadHead && threadHead.getAttribute("data-legacy-thread-id") !== r.thread && !final) return wait;
 
-      const me = myAddress();
       const messages = nodes.map(parse);
+      const me = myAddress(messages);
       const last = messages.at(-1);
       if (!last.from) return wait;
       let contact;
