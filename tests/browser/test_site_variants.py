@@ -2,10 +2,11 @@
 
 Each variant is a saved page of tests/fixtures/sites/ served at a real URL: LinkedIn's newer profile
 (top card in an open shadow root, hashed classes), the logged-out public profile on a country host,
-the mobile pages, section sub-pages whose heading is not the name, a member-id URL; a Gmail thread
-of a second signed-in account whose last message is mine, and threads popped out into a window of
-their own; Outlook in another language, its deeplink
-URL forms, its newer host outlook.cloud.microsoft, and a message I sent.
+the mobile pages, section sub-pages whose heading is not the name, a member-id URL, one-to-one
+message threads (and a group thread, which gets no card); a Gmail thread of a second signed-in
+account whose last message is mine, and threads popped out into a window of their own; Outlook in
+another language, its deeplink URL forms, its newer host outlook.cloud.microsoft, and a message I
+sent.
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -21,7 +22,7 @@ from urllib.parse import unquote
 import pytest
 from harness.net import wait_until
 from harness.paths import SITE_FIXTURES_DIR
-from harness.scenarios import DANIEL, PRIYA, lookup, route_all
+from harness.scenarios import ANA, ANA_URL, DANIEL, PRIYA, lookup, route_all
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +33,12 @@ JONAS = {"name": "Jonas Weber", "linkedin": "jonas-weber-9d8c7b"}
 OLIVIA = {"name": "Olivia Brown", "linkedin": "olivia-brown-3e4f5a"}
 RAVI = {"name": "Ravi Patel", "linkedin": "ravi-patel-1a2b3c"}
 RAVI_MEMBER_ID = "ACoAACx3f9IB7mQpR2sT5uVwXyZ0aBcDeFgHiJk"
+MARTA = {"name": "Marta Silva", "linkedin": "marta-silva-4c1d2e"}
+MARTA_MEMBER_ID = "ACoAAD2kLm7BqR4sT8uVwXyZ1aBcDeFgHiJ"
+ANA_MEMBER_ID = "ACoAAC7dQx4Bw2Z"  # in the embedded data of Ana's profile page
+THREAD = "https://www.linkedin.com/messaging/thread/2-NWQ4ZTFkYzItMzRhNi00ZmQ3LWI5ZjAtYzE0MmFkNTNiOGQ3XzEwMA==/"
+# The thread page's embedded data, which maps Marta's member id to her profile (it may be missing).
+THREAD_DATA = '<code style="display: none" id="bpr-guid-7340021">'
 CHEN = {"name": "Chen Wei", "email": "chen.wei@fabrikam.example"}
 LUKAS = {"name": "Lukas Becker", "email": "lukas.becker@contoso.example"}
 SOFIA = {"name": "Sofia Rossi", "email": "sofia.rossi@fabrikam.example"}
@@ -134,6 +141,31 @@ SHOWS = (
         also=({"kind": "linkedin", "value": RAVI_MEMBER_ID},),
     ),
     Shows(
+        "linkedin-vanity-profile-also-member-id",
+        "linkedin-profile-2026",
+        ANA_URL,
+        ANA,
+        also=({"kind": "linkedin", "value": ANA_MEMBER_ID},),
+    ),
+    Shows(
+        "linkedin-message-thread",
+        "linkedin-messaging-thread",
+        THREAD,
+        MARTA,
+        headline="Head of Partnerships at Litware · 2nd",
+        also=({"kind": "linkedin", "value": MARTA_MEMBER_ID},),
+    ),
+    Shows(
+        "linkedin-message-thread-vanity-link-no-data",
+        "linkedin-messaging-thread",
+        THREAD,
+        MARTA,
+        edits=(
+            (f"/in/{MARTA_MEMBER_ID}", f"/in/{MARTA['linkedin']}/"),
+            (THREAD_DATA, THREAD_DATA.replace("bpr-guid", "unrelated")),
+        ),
+    ),
+    Shows(
         "gmail-second-account-reply-from-me",
         "gmail-thread-multi-account",
         "https://mail.google.com/mail/u/1/#label/Clients/FMfcgzQbfVNwKdqTpXcRsLmZhBjGwDxS",
@@ -226,6 +258,7 @@ NOBODY = (
         "gmail-inbox-list",
         "https://mail.google.com/mail/u/1/#label/Clients",
     ),
+    ("linkedin-messaging-list", "linkedin-feed", "https://www.linkedin.com/messaging/"),
     ("outlook-cloud-folder", "outlook-folder-empty", "https://outlook.cloud.microsoft/mail/inbox"),
     (
         "outlook-compose-deeplink",
@@ -385,3 +418,57 @@ def test_no_overlay_for_a_sender_without_an_address(chromium, tab, fixture, url,
     serve(chromium, url, html=edited(fixture, edits))
     chromium.open(url, tab)
     assert_no_card(chromium, tab)
+
+
+# Marta's one-to-one thread turned into a group thread: the header names two people and links
+# to each, and no profile card opens the conversation.
+GROUP_HEADER = (
+    '<div class="msg-title-bar__title-bar-title"><h2 class="msg-entity-lockup__entity-title">'
+    '<a href="https://www.linkedin.com/in/jane-doe/">Jane Doe</a>, '
+    '<a href="https://www.linkedin.com/in/tom-baker-77aa11/">Tom Baker</a></h2></div>'
+)
+
+
+def test_no_overlay_for_a_group_thread(chromium, tab):
+    html = edited("linkedin-messaging-thread", {})
+    header = html[html.index('<div class="msg-title-bar__title-bar-title">') :]
+    header = header[: header.index("</a>\n        </div>") + len("</a>\n        </div>")]
+    card = html[html.index('<div class="msg-s-profile-card">') :]
+    card = card[: card.index("</div>\n          </li>") + len("</div>")]
+    serve(chromium, THREAD, html=html.replace(header, GROUP_HEADER).replace(card, ""))
+    chromium.open(THREAD, tab)
+    assert_no_card(chromium, tab)
+
+
+def test_a_thread_finds_the_contact_logged_from_the_profile(chromium, tab, live_api):
+    """Message threads link to member ids: the contact logged from the vanity profile page
+    carries the member id too, so the thread with Ana (no embedded data) shows her as known."""
+    forget(live_api, ANA)
+    serve(chromium, ANA_URL, "linkedin-profile-2026")
+    chromium.open(ANA_URL, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown")
+    ov.click("log")
+    ov.wait_for_state("known")
+    ana = wait_until(lambda: lookup(live_api, ANA)["contact"], timeout=10)
+
+    thread = edited(
+        "linkedin-messaging-thread",
+        {
+            MARTA_MEMBER_ID: ANA_MEMBER_ID,
+            "Marta Silva": "Ana López",
+            THREAD_DATA: THREAD_DATA.replace("bpr-guid", "unrelated"),
+        },
+    )
+    serve(chromium, THREAD, html=thread)
+    chromium.open(THREAD, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("known")
+    assert ov.field("name") == ANA["name"], ov.describe()
+    ov.click("log")
+    wait_until(
+        lambda: len(live_api.interactions(ana["id"])) == 2,
+        timeout=10,
+        message="the thread's log did not go to the contact logged from the profile",
+    )
+    assert lookup(live_api, ANA)["contact"]["id"] == ana["id"]

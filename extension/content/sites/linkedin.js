@@ -1,6 +1,7 @@
 "use strict";
-// LinkedIn: the person is the profile slug in the URL; the name is read from the page once it
-// shows the person of that URL (LinkedIn is a single-page app).
+// LinkedIn: the person is the profile slug in the URL, or in a one-to-one message thread the
+// profile its header links to; the name is read from the page once it shows that person
+// (LinkedIn is a single-page app).
 ST.adapter = (() => {
   const NAME_SELECTORS = ["h1.text-heading-xlarge", ".pv-text-details__left-panel h1", ".top-card-layout__title", "main h1"];
   const PHOTO_SELECTORS = [
@@ -14,13 +15,22 @@ ST.adapter = (() => {
   const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
   const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
   const SECTION_PAGES = new Set(["details", "recent-activity"]);
+  // A message thread: the conversation pane, and in it the links to the person it is with (the
+  // header's, then the profile card atop a one-to-one thread).
+  const THREAD_PANES = ["main .msg-thread", ".scaffold-layout__detail", "main"];
+  const THREAD_HEADER = ".msg-title-bar, .msg-entity-lockup, .msg-thread__link-to-profile";
+  const THREAD_LINKS = ["a.msg-thread__link-to-profile", '.msg-title-bar a[href*="/in/"]', '.msg-entity-lockup a[href*="/in/"]', '.msg-s-profile-card a[href*="/in/"]'];
+  const THREAD_NAMES = [".msg-entity-lockup__entity-title", ".msg-thread__link-to-profile h2", ".msg-s-profile-card .artdeco-entity-lockup__title"];
+  const THREAD_HEADLINES = [".msg-entity-lockup__entity-info", ".msg-entity-lockup__entity-subtitle", ".msg-s-profile-card .artdeco-entity-lockup__subtitle"];
   let nameEl = null;
+  let threadPane = null;
 
   function route(href) {
     const u = ST.url(href);
     if (!u || !/(^|\.)linkedin\.com$/i.test(u.hostname)) return null;
     const seg = u.pathname.split("/").filter(Boolean);
     const i = seg[0] === "m" || seg[0] === "mwlite" ? 1 : 0;
+    if (seg[0] === "messaging" && seg[1] === "thread" && seg[2]) return { key: `thread:${seg[2]}`, thread: seg[2] };
     if (seg[i] === "in" && seg[i + 1]) {
       const slug = ST.canonicalSlug(seg[i + 1]);
       // The h1 of a section page (/details/..., /recent-activity/...) names the section.
@@ -87,7 +97,13 @@ ST.adapter = (() => {
         const pid = str(node.publicIdentifier);
         const urn = str(node.entityUrn);
         if ((pid && ST.canonicalSlug(pid) === slug) || (/^ACoA/.test(slug) && urn.endsWith(`:${slug}`))) {
-          const found = { name: cleanName(`${str(node.firstName)} ${str(node.lastName)}`), headline: ST.clean(str(node.headline)), publicIdentifier: pid };
+          const member = /^urn:li:fsd_profile:(ACoA[\w-]+)$/.exec(urn);
+          const found = {
+            name: cleanName(`${str(node.firstName)} ${str(node.lastName)}`),
+            headline: ST.clean(str(node.headline)),
+            publicIdentifier: pid,
+            memberId: member ? member[1] : null,
+          };
           if (found.name) return found;
           if (pid) nameless ||= found;
         }
@@ -107,6 +123,18 @@ ST.adapter = (() => {
       } catch {}
     }
     return nameless;
+  }
+
+  // The slug first looked up, and the other one the page's data gives for the same member: the
+  // vanity slug of a member-id address, the member id of a vanity one (message threads link to
+  // member ids, so a contact logged from a profile is found again from its messages).
+  function identitiesOf(slug, blob) {
+    const values = [slug];
+    const vanity = blob && ST.canonicalSlug(blob.publicIdentifier);
+    if (vanity && vanity !== slug && /^ACoA/.test(slug)) values.unshift(vanity);
+    const member = blob && ST.canonicalSlug(blob.memberId);
+    if (member && member !== slug && !/^ACoA/.test(slug)) values.push(member);
+    return values.map((value) => ({ kind: "linkedin", value }));
   }
 
   function str(v) {
@@ -138,6 +166,41 @@ ST.adapter = (() => {
     return r && !r.legacy ? r.slug : null;
   }
 
+  // The person a message thread is with: the one profile its header (or the profile card atop
+  // it) links to. A group thread, whose header names several people, or links to none, has none.
+  function threadPerson() {
+    const pane = THREAD_PANES.map((sel) => [...document.querySelectorAll(sel)].find(ST.visible)).find(Boolean);
+    if (!pane) return null;
+    let link = null;
+    const slugs = new Set();
+    for (const sel of THREAD_LINKS) {
+      for (const a of pane.querySelectorAll(sel)) {
+        const r = route(a.href);
+        if (!r || !r.slug || r.legacy) continue;
+        link ||= a;
+        if (a.closest(THREAD_HEADER)) slugs.add(r.slug);
+      }
+      if (link) break;
+    }
+    if (!link || slugs.size > 1) return null;
+    const named = THREAD_NAMES.map((sel) => pane.querySelector(sel)).find((el) => el && cleanName(ST.text(el)));
+    const headline = THREAD_HEADLINES.map((sel) => pane.querySelector(sel)).find(Boolean);
+    return { pane, link, slug: route(link.href).slug, nameEl: named || link, name: cleanName(ST.text(named || link)), headline: headline ? ST.text(headline) : "" };
+  }
+
+  function readThread(snap, final) {
+    const found = threadPerson();
+    // Right after a click on another conversation, the previous one's header is still on screen.
+    if (!found || (snap && !final && snap.thread === found.link.href)) return { status: final ? "none" : "pending" };
+    const blob = fromCodeBlobs(found.slug);
+    const name = blob?.name || found.name;
+    if (!name && !final) return { status: "pending" };
+    threadPane = found.pane;
+    nameEl = found.nameEl;
+    const headline = ST.clean(found.headline || blob?.headline || "", 160);
+    return { status: "ready", person: { site: "linkedin", name, identities: identitiesOf(found.slug, blob), headline } };
+  }
+
   return {
     site: "linkedin",
     topInset: 60,
@@ -145,17 +208,16 @@ ST.adapter = (() => {
 
     // What is on screen now, before the URL changes, so the old person is never taken for the new one.
     snapshot() {
-      return { names: new Set(candidates(false).map((c) => c.name)), title: document.title };
+      const thread = route(location.href)?.thread ? threadPerson() : null;
+      return { names: new Set(candidates(false).map((c) => c.name)), title: document.title, thread: thread && thread.link.href };
     },
 
     read(r, snap, final) {
+      if (r.thread) return readThread(snap, final);
+      threadPane = null;
       const slug = (r.legacy && canonicalSlug()) || r.slug;
-      const identities = [{ kind: "linkedin", value: slug }];
       const blob = fromCodeBlobs(slug);
-      if (blob && /^ACoA/.test(slug)) {
-        const vanity = ST.canonicalSlug(blob.publicIdentifier);
-        if (vanity && vanity !== slug) identities.unshift({ kind: "linkedin", value: vanity });
-      }
+      const identities = identitiesOf(slug, blob);
       let name = blob?.name;
       let headline = blob?.headline || "";
       nameEl = null;
@@ -182,8 +244,14 @@ ST.adapter = (() => {
       return { status: "ready", person: { site: "linkedin", name, identities, headline: ST.clean(headline, 160) } };
     },
 
-    // Top right corner of the profile card (over its banner image).
+    // Top right corner of the profile card (over its banner image); in a message thread, below
+    // its header.
     anchor() {
+      if (threadPane) {
+        const pane = ST.rect(threadPane);
+        const head = ST.rect(nameEl && nameEl.closest(".msg-title-bar, .msg-entity-lockup, .msg-s-profile-card"));
+        return pane && pane.width > 300 ? { top: (head ? head.bottom : pane.top) + 8, right: pane.right - 12 } : null;
+      }
       const card = topCard(nameEl && nameEl.isConnected ? nameEl : null);
       const r = ST.rect(card);
       return r && r.width > 300 ? { top: r.top + 12, right: r.right - 12 } : null;
