@@ -68,11 +68,11 @@ async function handleLookup(msg, sender) {
   let view = null;
   try {
     for (const identity of identities) {
-      const query = `${identity.kind}=${encodeURIComponent(identity.value)}`;
-      const body = await apiRequest("GET", `/api/v1/lookup?${query}`);
+      const body = await lookupIdentity(identity);
       if (isPlainObject(body) && isPlainObject(body.contact)) {
         await cachePut(body.contact, body.tie, keys);
         view = { state: "known", contact: compactContact(body.contact), tie: compactTie(body.tie) };
+        view.linkable = await anyFree(identities, view.contact);
         break;
       }
     }
@@ -95,6 +95,24 @@ async function handleLookup(msg, sender) {
   view = { ...view, pending: queued.length, ui };
   await setTabState(tabId, { ...view, name: (view.contact && view.contact.name) || name, site: msg.site });
   return view;
+}
+
+function lookupIdentity(identity) {
+  return apiRequest("GET", `/api/v1/lookup?${identity.kind}=${encodeURIComponent(identity.value)}`);
+}
+
+// Does the page name this contact by an identity it does not hold yet and nobody else holds (a
+// profile's member id, say)? The next log then sends the page's identities, not the contact's
+// id, and the server adds the free ones to the contact.
+async function anyFree(identities, contact) {
+  const held = new Set(contact.identities.map(identityKey));
+  for (const identity of identities.filter((i) => !held.has(identityKey(i)))) {
+    try {
+      const body = await lookupIdentity(identity);
+      if (isPlainObject(body) && body.contact === null) return true;
+    } catch {} // a best effort: the log goes by the contact's id as before
+  }
+  return false;
 }
 
 function cleanInteraction(raw, settings) {

@@ -61,15 +61,20 @@ const ST = {
   // As the server does: percent-decoded, NFC, lowercased, except internal member ids (ACoAA...)
   // which are case-sensitive; no control/format characters, no "%" left after decoding.
   canonicalSlug(raw) {
-    let s = String(raw || "");
-    try {
-      s = decodeURIComponent(s);
-    } catch {
-      return null;
-    }
+    let s = ST.decoded(String(raw || ""));
+    if (s === null) return null;
     s = s.normalize("NFC").trim();
     if (!s || s.length > 200 || /[\s/?#<>"'`\\%\p{C}]/u.test(s) || /linkedin\./i.test(s)) return null;
     return /^ACo[A-Za-z0-9_-]{10,}$/.test(s) ? s : s.toLowerCase();
+  },
+
+  // Percent-decoded, or null if it does not decode.
+  decoded(s) {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return null;
+    }
   },
 
   email(s) {

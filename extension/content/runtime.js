@@ -187,7 +187,9 @@
     ST.overlay.busy(true);
     logging = true;
     if (view.tie) render({ ...view, tie: optimistic(view.tie, interaction), optimistic: true });
-    const res = await ST.send({ type: "log", site: A.site, person: p, contactId: view.contact ? view.contact.id : undefined, interaction });
+    // By the contact's id, unless the page names it by an identity it does not hold yet.
+    const contactId = view.contact && !view.linkable ? view.contact.id : undefined;
+    const res = await ST.send({ type: "log", site: A.site, person: p, contactId, interaction });
     logging = false;
     ST.overlay.busy(false);
     if (seq !== lookupSeq) return;
@@ -199,7 +201,7 @@
     // The server keeps one interaction per email (external_ref): a repeat returns the stored one.
     const repeat = res.status === "sent" && res.interaction && res.interaction.id && res.interaction.id !== res.id;
     lastLogId = repeat ? null : res.id;
-    if (res.status === "sent") render({ ...view, state: "known", contact: res.contact, tie: res.tie, optimistic: false, stale: false, pending: 0, message: "" });
+    if (res.status === "sent") render({ ...view, state: "known", contact: res.contact, tie: res.tie, linkable: false, optimistic: false, stale: false, pending: 0, message: "" });
     else render({ ...view, state: "offline", stale: true, pending: res.pending, message: "Saved in this browser; it is sent when the server is back." });
     ST.overlay.showUndo(repeat ? "Already logged" : res.status === "sent" ? "Logged ✓" : "Saved ✓", !repeat);
   }

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from urllib.parse import unquote
 
 import pytest
+from harness.ledger import ensure_contact
 from harness.net import wait_until
 from harness.paths import SITE_FIXTURES_DIR
 from harness.scenarios import ANA, ANA_URL, DANIEL, PRIYA, lookup, route_all
@@ -152,7 +153,7 @@ SHOWS = (
         "linkedin-messaging-thread",
         THREAD,
         MARTA,
-        headline="Head of Partnerships at Litware · 2nd",
+        headline="Head of Partnerships at Litware",
         also=({"kind": "linkedin", "value": MARTA_MEMBER_ID},),
     ),
     Shows(
@@ -160,6 +161,7 @@ SHOWS = (
         "linkedin-messaging-thread",
         THREAD,
         MARTA,
+        headline="Head of Partnerships at Litware",  # the connection degree (" · 2nd") left out
         edits=(
             (f"/in/{MARTA_MEMBER_ID}", f"/in/{MARTA['linkedin']}/"),
             (THREAD_DATA, THREAD_DATA.replace("bpr-guid", "unrelated")),
@@ -420,6 +422,51 @@ def test_no_overlay_for_a_sender_without_an_address(chromium, tab, fixture, url,
     assert_no_card(chromium, tab)
 
 
+JOHN_THREAD = "https://www.linkedin.com/messaging/thread/2-ZjE3YWIwNmQtOGJkNC00YzRmLWE2ZGItMzM5ZTZmYjQxZDJhXzEwMA==/"
+
+
+def test_a_thread_that_never_renders_never_shows_the_previous_person(chromium, tab):
+    """A click on John's conversation whose pane never comes (a slow or failed load): Marta's
+    header stays on screen, and the card must not put her on John's thread, even when the
+    content script stops waiting."""
+    serve(chromium, THREAD, "linkedin-messaging-thread")
+    chromium.open(THREAD, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    assert ov.field("name") == "Marta Silva"
+    tab.evaluate("url => history.pushState({}, '', url)", JOHN_THREAD)
+    tab.wait_for_timeout(6000)  # past the content script's last read (5 s after the URL change)
+    wait_until(lambda: not ov.exists(), timeout=5, message=lambda: str(ov.describe()))
+
+
+# Gmail pop-outs where the card cannot tell me apart, or shows another thread than the URL's.
+REPLY_FROM_ME_NO_ME = {
+    GMAIL_HEADER: "",
+    GMAIL_TITLE: "<title>Re: Dinner in Lisbon next month? (ask tom.baker@fabrikam.example)</title>",
+}
+
+
+@pytest.mark.parametrize(
+    ("url", "fixture", "edits"),
+    [
+        pytest.param(
+            POPOUT, "gmail-thread-reply-from-me", REPLY_FROM_ME_NO_ME, id="my-address-unknown"
+        ),
+        pytest.param(
+            POPOUT.replace("18d4f2a9c3b7e001", "18d4f2a9c3b7e0ff"),
+            "gmail-thread",
+            {GMAIL_HEADER: ""},
+            id="another-thread",
+        ),
+    ],
+)
+def test_no_overlay_on_a_gmail_popout_it_cannot_read_safely(chromium, tab, url, fixture, edits):
+    serve(chromium, url, html=edited(fixture, edits))
+    chromium.open(url, tab)
+    tab.wait_for_timeout(5000)  # the content script's last read
+    assert_no_card(chromium, tab)
+
+
 # Marta's one-to-one thread turned into a group thread: the header names two people and links
 # to each, and no profile card opens the conversation.
 GROUP_HEADER = (
@@ -441,16 +488,25 @@ def test_no_overlay_for_a_group_thread(chromium, tab):
 
 
 def test_a_thread_finds_the_contact_logged_from_the_profile(chromium, tab, live_api):
-    """Message threads link to member ids: the contact logged from the vanity profile page
-    carries the member id too, so the thread with Ana (no embedded data) shows her as known."""
+    """Message threads link to member ids. Ana is in the ledger under her vanity slug only (as
+    every contact logged before); a log from her profile page, whose data gives her member id,
+    adds it to her, so her thread (no embedded data) shows her as known and logs to her."""
     forget(live_api, ANA)
+    ana = ensure_contact(live_api, ANA["name"], linkedin=ANA["linkedin"])["contact"]
+    assert [i["value"] for i in ana["identities"]] == [ANA["linkedin"]]
     serve(chromium, ANA_URL, "linkedin-profile-2026")
     chromium.open(ANA_URL, tab)
     ov = chromium.overlay(tab)
-    ov.wait_for_state("unknown")
-    ov.click("log")
     ov.wait_for_state("known")
-    ana = wait_until(lambda: lookup(live_api, ANA)["contact"], timeout=10)
+    ov.click("log")
+    wait_until(
+        lambda: (
+            {"kind": "linkedin", "value": ANA_MEMBER_ID}
+            in live_api.lookup(linkedin=ANA["linkedin"])["contact"]["identities"]
+        ),
+        timeout=10,
+        message="the log from the profile did not add the member id to the contact",
+    )
 
     thread = edited(
         "linkedin-messaging-thread",

@@ -9,8 +9,8 @@ ST.adapter = (() => {
   function route(href) {
     const u = ST.url(href);
     if (!u || u.hostname !== "mail.google.com") return null;
-    const popped = poppedOutThread(u);
-    if (popped) return { key: `thread:${popped}`, thread: popped };
+    const popped = !u.hash && poppedOutThread(u);
+    if (popped) return { key: `thread:${popped}`, thread: popped, popout: true };
     const parts = u.hash.replace(/^#/, "").split("?")[0].split("/");
     const id = parts.at(-1);
     const ok = (FOLDERS.has(parts[0]) && parts.length >= 2) || (NESTED.has(parts[0]) && parts.length >= 3);
@@ -21,17 +21,19 @@ ST.adapter = (() => {
   // the id is hex, or "#thread-f:" and the same number in decimal. Returned as the hex id the
   // thread's heading carries (data-legacy-thread-id).
   function poppedOutThread(u) {
-    const th = (u.searchParams.get("th") || "").replace(/^#?thread-f:/, "");
-    if (!th || !(/^(btop|cv)$/.test(u.searchParams.get("view") || "") || /\/popout$/.test(u.pathname))) return null;
-    if (/^\d{1,20}$/.test(th)) return BigInt(th).toString(16);
+    if (!(/^(btop|cv)$/.test(u.searchParams.get("view") || "") || /\/popout$/.test(u.pathname))) return null;
+    const th = u.searchParams.get("th") || "";
+    const decimal = /^#?thread-f:(\d{1,20})$/.exec(th);
+    if (decimal) return BigInt(decimal[1]).toString(16);
     return /^[0-9a-f]{12,16}$/i.test(th) ? th.toLowerCase() : null;
   }
 
-  // "Inbox (3) - me@example.com - Gmail"; else the account button's label; else (a window with
-  // neither, such as a thread popped out) the recipient chip Gmail names "me".
+  // "Inbox (3) - me@example.com - Gmail" (the address is a part of its own: a subject may hold
+  // others); else the account button's label; else (a window with neither, such as a thread
+  // popped out) the recipient chip Gmail names "me".
   function myAddress(messages) {
-    const m = document.title.match(/ - ([^\s]+@[^\s]+) - /) || [null, ST.email(document.title)];
-    if (m[1]) return m[1].toLowerCase();
+    const titled = document.title.split(" - ").slice(1, -1).at(-1) || "";
+    if (/^[^\s@]+@[^\s@]+$/.test(titled.trim())) return titled.trim().toLowerCase();
     const account = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]');
     const labelled = account && ST.email(account.getAttribute("aria-label"));
     if (labelled) return labelled;
@@ -73,10 +75,12 @@ ST.adapter = (() => {
       const same = snap && snap.messages.length === nodes.length && nodes.every((n, i) => n === snap.messages[i]);
       if (same && !final) return wait;
       const threadHead = shown("h2[data-legacy-thread-id]")[0];
-      if (/^[0-9a-f]{16}$/i.test(r.thread) && threadHead && threadHead.getAttribute("data-legacy-thread-id") !== r.thread && !final) return wait;
+      if (/^[0-9a-f]{16}$/i.test(r.thread) && threadHead && threadHead.getAttribute("data-legacy-thread-id") !== r.thread && (!final || r.popout)) return wait;
 
       const messages = nodes.map(parse);
       const me = myAddress(messages);
+      // A popped-out window has no account header: without my address, the last sender may be me.
+      if (!me && r.popout) return wait;
       const last = messages.at(-1);
       if (!last.from) return wait;
       let contact;

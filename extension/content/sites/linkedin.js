@@ -21,7 +21,9 @@ ST.adapter = (() => {
   const THREAD_HEADER = ".msg-title-bar, .msg-entity-lockup, .msg-thread__link-to-profile";
   const THREAD_LINKS = ["a.msg-thread__link-to-profile", '.msg-title-bar a[href*="/in/"]', '.msg-entity-lockup a[href*="/in/"]', '.msg-s-profile-card a[href*="/in/"]'];
   const THREAD_NAMES = [".msg-entity-lockup__entity-title", ".msg-thread__link-to-profile h2", ".msg-s-profile-card .artdeco-entity-lockup__title"];
-  const THREAD_HEADLINES = [".msg-entity-lockup__entity-info", ".msg-entity-lockup__entity-subtitle", ".msg-s-profile-card .artdeco-entity-lockup__subtitle"];
+  const ACTIVE_THREAD = 'main :is(.msg-conversations-container__convo-item-link--active, [aria-current="page"])[href*="/messaging/thread/"]';
+  const DEGREE = /\s*·\s*\d+(st|nd|rd|th|\.|e)?\+?$/i; // "· 2nd", "· 3rd+", "· 2." after a headline
+  const THREAD_HEADLINES = [".msg-entity-lockup__entity-info", ".msg-s-profile-card .artdeco-entity-lockup__subtitle"];
   let nameEl = null;
   let threadPane = null;
 
@@ -30,7 +32,10 @@ ST.adapter = (() => {
     if (!u || !/(^|\.)linkedin\.com$/i.test(u.hostname)) return null;
     const seg = u.pathname.split("/").filter(Boolean);
     const i = seg[0] === "m" || seg[0] === "mwlite" ? 1 : 0;
-    if (seg[0] === "messaging" && seg[1] === "thread" && seg[2]) return { key: `thread:${seg[2]}`, thread: seg[2] };
+    if (seg[0] === "messaging") {
+      const thread = seg[1] === "thread" && seg[2] !== "new" && ST.decoded(seg[2] || "");
+      return thread ? { key: `thread:${thread}`, thread } : null;
+    }
     if (seg[i] === "in" && seg[i + 1]) {
       const slug = ST.canonicalSlug(seg[i + 1]);
       // The h1 of a section page (/details/..., /recent-activity/...) names the section.
@@ -97,13 +102,8 @@ ST.adapter = (() => {
         const pid = str(node.publicIdentifier);
         const urn = str(node.entityUrn);
         if ((pid && ST.canonicalSlug(pid) === slug) || (/^ACoA/.test(slug) && urn.endsWith(`:${slug}`))) {
-          const member = /^urn:li:fsd_profile:(ACoA[\w-]+)$/.exec(urn);
-          const found = {
-            name: cleanName(`${str(node.firstName)} ${str(node.lastName)}`),
-            headline: ST.clean(str(node.headline)),
-            publicIdentifier: pid,
-            memberId: member ? member[1] : null,
-          };
+          const memberId = (/^urn:li:fsd_profile:(ACoA[\w-]+)$/.exec(urn) || [])[1];
+          const found = { name: cleanName(`${str(node.firstName)} ${str(node.lastName)}`), headline: ST.clean(str(node.headline)), publicIdentifier: pid, memberId };
           if (found.name) return found;
           if (pid) nameless ||= found;
         }
@@ -125,15 +125,12 @@ ST.adapter = (() => {
     return nameless;
   }
 
-  // The slug first looked up, and the other one the page's data gives for the same member: the
-  // vanity slug of a member-id address, the member id of a vanity one (message threads link to
-  // member ids, so a contact logged from a profile is found again from its messages).
+  // The slug, and the other one the page's data gives for the same member (vanity slug first):
+  // threads link to member ids, so a contact logged from a profile is found from its threads.
   function identitiesOf(slug, blob) {
-    const values = [slug];
-    const vanity = blob && ST.canonicalSlug(blob.publicIdentifier);
-    if (vanity && vanity !== slug && /^ACoA/.test(slug)) values.unshift(vanity);
-    const member = blob && ST.canonicalSlug(blob.memberId);
-    if (member && member !== slug && !/^ACoA/.test(slug)) values.push(member);
+    const member = /^ACoA/.test(slug);
+    const other = blob && ST.canonicalSlug(member ? blob.publicIdentifier : blob.memberId);
+    const values = !other || other === slug ? [slug] : member ? [other, slug] : [slug, other];
     return values.map((value) => ({ kind: "linkedin", value }));
   }
 
@@ -167,10 +164,12 @@ ST.adapter = (() => {
   }
 
   // The person a message thread is with: the one profile its header (or the profile card atop
-  // it) links to. A group thread, whose header names several people, or links to none, has none.
+  // it) links to. A group thread, whose header names several people or links to none once its
+  // messages are in, has none.
   function threadPerson() {
     const pane = THREAD_PANES.map((sel) => [...document.querySelectorAll(sel)].find(ST.visible)).find(Boolean);
     if (!pane) return null;
+    const active = document.querySelector(ACTIVE_THREAD);
     let link = null;
     const slugs = new Set();
     for (const sel of THREAD_LINKS) {
@@ -182,23 +181,32 @@ ST.adapter = (() => {
       }
       if (link) break;
     }
-    if (!link || slugs.size > 1) return null;
-    const named = THREAD_NAMES.map((sel) => pane.querySelector(sel)).find((el) => el && cleanName(ST.text(el)));
-    const headline = THREAD_HEADLINES.map((sel) => pane.querySelector(sel)).find(Boolean);
-    return { pane, link, slug: route(link.href).slug, nameEl: named || link, name: cleanName(ST.text(named || link)), headline: headline ? ST.text(headline) : "" };
+    const loaded = !!pane.querySelector(".msg-s-message-list__event, .msg-s-event-listitem");
+    const group = slugs.size > 1 || (!link && loaded && !!ST.clean(pane.querySelector(THREAD_HEADER)?.textContent));
+    return { pane, active, group, link: group ? null : link };
   }
 
-  function readThread(snap, final) {
+  function readThread(r, snap, final) {
+    const wait = { status: final ? "none" : "pending" };
     const found = threadPerson();
-    // Right after a click on another conversation, the previous one's header is still on screen.
-    if (!found || (snap && !final && snap.thread === found.link.href)) return { status: final ? "none" : "pending" };
-    const blob = fromCodeBlobs(found.slug);
-    const name = blob?.name || found.name;
-    if (!name && !final) return { status: "pending" };
-    threadPane = found.pane;
-    nameEl = found.nameEl;
-    const headline = ST.clean(found.headline || blob?.headline || "", 160);
-    return { status: "ready", person: { site: "linkedin", name, identities: identitiesOf(found.slug, blob), headline } };
+    if (!found) return wait;
+    const { pane, link } = found;
+    // The conversation the list marks as open, when it marks one, must be this URL's; right after
+    // a click on another one, the previous header is still on screen: never its person.
+    const active = found.active && route(found.active.href);
+    if ((active && active.thread !== r.thread) || (snap && link && snap.thread === link.href)) return wait;
+    if (found.group) return { status: "none" };
+    if (!link) return wait;
+    const slug = route(link.href).slug;
+    const blob = fromCodeBlobs(slug);
+    const named = THREAD_NAMES.map((sel) => pane.querySelector(sel)).find((el) => el && cleanName(ST.text(el))) || link;
+    const name = blob?.name || cleanName(ST.text(named));
+    if (!name && !final) return wait;
+    threadPane = pane;
+    nameEl = named;
+    const info = THREAD_HEADLINES.map((sel) => pane.querySelector(sel)).find(Boolean);
+    const headline = ST.clean(blob?.headline || (info ? ST.text(info).replace(DEGREE, "") : ""), 160);
+    return { status: "ready", person: { site: "linkedin", name, identities: identitiesOf(slug, blob), headline } };
   }
 
   return {
@@ -209,11 +217,11 @@ ST.adapter = (() => {
     // What is on screen now, before the URL changes, so the old person is never taken for the new one.
     snapshot() {
       const thread = route(location.href)?.thread ? threadPerson() : null;
-      return { names: new Set(candidates(false).map((c) => c.name)), title: document.title, thread: thread && thread.link.href };
+      return { names: new Set(candidates(false).map((c) => c.name)), title: document.title, thread: thread?.link?.href };
     },
 
     read(r, snap, final) {
-      if (r.thread) return readThread(snap, final);
+      if (r.thread) return readThread(r, snap, final);
       threadPane = null;
       const slug = (r.legacy && canonicalSlug()) || r.slug;
       const blob = fromCodeBlobs(slug);

@@ -29,10 +29,7 @@ ST.adapter = (() => {
     const at = seg.findIndex((s) => s === "id" || s === "read");
     const raw = (at > 0 && seg[at + 1]) || u.searchParams.get("ItemID") || u.searchParams.get("itemid");
     if (!raw) return null;
-    let id = raw;
-    try {
-      id = decodeURIComponent(raw);
-    } catch {}
+    const id = ST.decoded(raw) ?? raw;
     return { key: `item:${id}`, item: id };
   }
 
@@ -42,10 +39,8 @@ ST.adapter = (() => {
   }
 
   function emailsOf(el) {
-    let attrs = ["title", "aria-label", "data-email", "href"].map((a) => el.getAttribute(a) || "").join(" ");
-    try {
-      attrs = decodeURIComponent(attrs); // mailto:name%40example.com
-    } catch {}
+    const raw = ["title", "aria-label", "data-email", "href"].map((a) => el.getAttribute(a) || "").join(" ");
+    const attrs = ST.decoded(raw) ?? raw; // mailto:name%40example.com
     return [...attrs.matchAll(EMAILS)].map((m) => m[0].toLowerCase());
   }
 
