@@ -476,13 +476,22 @@ GROUP_HEADER = (
 )
 
 
-def test_no_overlay_for_a_group_thread(chromium, tab):
+GROUP_HEADER_UNLINKED = (
+    '<div class="msg-title-bar__title-bar-title">'
+    '<h2 class="msg-entity-lockup__entity-title">Jane Doe, Tom Baker</h2></div>'
+)
+
+
+@pytest.mark.parametrize(
+    "group_header", [GROUP_HEADER, GROUP_HEADER_UNLINKED], ids=["linked", "plain"]
+)
+def test_no_overlay_for_a_group_thread(chromium, tab, group_header):
     html = edited("linkedin-messaging-thread", {})
     header = html[html.index('<div class="msg-title-bar__title-bar-title">') :]
     header = header[: header.index("</a>\n        </div>") + len("</a>\n        </div>")]
     card = html[html.index('<div class="msg-s-profile-card">') :]
     card = card[: card.index("</div>\n          </li>") + len("</div>")]
-    serve(chromium, THREAD, html=html.replace(header, GROUP_HEADER).replace(card, ""))
+    serve(chromium, THREAD, html=html.replace(header, group_header).replace(card, ""))
     chromium.open(THREAD, tab)
     assert_no_card(chromium, tab)
 
