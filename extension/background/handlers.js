@@ -67,14 +67,16 @@ async function handleLookup(msg, sender) {
   const queued = await queuedFor(keys);
   let view = null;
   try {
+    const free = []; // looked up before the contact was found: nobody holds them
     for (const identity of identities) {
       const body = await lookupIdentity(identity);
       if (isPlainObject(body) && isPlainObject(body.contact)) {
         await cachePut(body.contact, body.tie, keys);
         view = { state: "known", contact: compactContact(body.contact), tie: compactTie(body.tie) };
-        view.linkable = await anyFree(identities, view.contact);
+        view.linkable = free.length > 0 || (await anyFree(identities.slice(free.length + 1), view.contact));
         break;
       }
+      free.push(identity);
     }
     if (!view) {
       await cacheForget(keys);
@@ -102,8 +104,8 @@ function lookupIdentity(identity) {
 }
 
 // Does the page name this contact by an identity it does not hold yet and nobody else holds (a
-// profile's member id, say)? The next log then sends the page's identities, not the contact's
-// id, and the server adds the free ones to the contact.
+// profile's member id, say)? The next log then sends the page's identities, and the server adds
+// the free ones to the contact.
 async function anyFree(identities, contact) {
   const held = new Set(contact.identities.map(identityKey));
   for (const identity of identities.filter((i) => !held.has(identityKey(i)))) {
@@ -142,11 +144,14 @@ async function handleLog(msg, sender) {
   if (!identities.length && contactId === null) return { status: "error", message: "Nobody to log this for" };
   const body = cleanInteraction(msg.interaction, settings);
   const name = cleanText(person.name, 200) || identities.map((i) => i.value)[0] || "";
-  if (contactId !== null) body.contact_id = contactId;
-  else body.contact = { name, identities };
+  // A known contact goes by its id, unless the page names it by a free identity it lacks: then by
+  // the page's identities, which the server links to it (by its id after all if one was taken).
+  const byId = contactId !== null ? { ...body, contact_id: contactId } : null;
+  const linking = byId && msg.link === true && identities.length > 0;
+  const sent = byId && !linking ? byId : { ...body, contact: { name, identities } };
   const id = crypto.randomUUID();
   const keys = identities.map(identityKey);
-  const result = await submitLog(id, body, keys, name);
+  const result = await submitLog(id, sent, keys, name, linking ? byId : null);
   if (sender.tab && result.tie) await setTabState(sender.tab.id, { state: "known", contact: result.contact, tie: result.tie, name, site: msg.site });
   return result;
 }

@@ -2,7 +2,8 @@
 // The outbox: every log is stored first, then sent as PUT /api/v1/interactions/<uuid> (idempotent),
 // so a log made while the server is down is delivered once it is back, exactly once, even if the
 // worker was stopped in between. Undo of a log that is still queued just drops it.
-//   entry: {key, op: "put"|"delete", id, body, keys, name, createdAt, attempts, lastError}
+//   entry: {key, op: "put"|"delete", id, body, byId, keys, name, createdAt, attempts, lastError}
+//   (byId: the same log by the contact's id alone, sent if the server refuses body's identities)
 const ALARM = "strongties-outbox";
 const inFlight = new Set(); // entry keys being sent right now (in this worker instance)
 const waiting = new Set(); // entry keys whose sender waits for the answer
@@ -100,7 +101,14 @@ async function runFlush() {
 async function sendEntry(entry) {
   const path = `/api/v1/interactions/${encodeURIComponent(entry.id)}`;
   if (entry.op === "put") {
-    const data = await apiRequest("PUT", path, { body: entry.body, fromOutbox: true });
+    let data;
+    try {
+      data = await apiRequest("PUT", path, { body: entry.body, fromOutbox: true });
+    } catch (err) {
+      // The page's identities for a known contact: one went to another contact meanwhile (409).
+      if (!(err instanceof ApiError && err.status === 409 && entry.byId)) throw err;
+      data = await apiRequest("PUT", path, { body: entry.byId, fromOutbox: true });
+    }
     if (isPlainObject(data) && data.contact) await cachePut(data.contact, data.tie, entry.keys);
     return data;
   }
@@ -126,9 +134,9 @@ async function noteFailure(entry, err) {
 }
 
 // Queue a log and try to send it now. Answers with the server's tie when it got through.
-async function submitLog(id, body, keys, name) {
+async function submitLog(id, body, keys, name, byId = null) {
   const key = `put:${id}`;
-  const result = await enqueueAndWait({ key, op: "put", id, body, keys, name });
+  const result = await enqueueAndWait({ key, op: "put", id, body, byId, keys, name });
   if (result && result.ok) return { status: "sent", id, ...pick(result.data) };
   if (result) return { status: "error", id, message: result.error };
   return { status: "queued", id, pending: await pendingFor(keys) };

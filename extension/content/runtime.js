@@ -88,7 +88,9 @@
 
   function attempt(final) {
     const res = read(final, cur.snap);
-    if (res.status === "pending") return;
+    // "absent": nobody on screen (a group thread), but the page may still change.
+    if (res.status === "absent") ST.overlay.remove();
+    if (res.status === "pending" || res.status === "absent") return;
     clearTimeout(finalTimer);
     if (res.status !== "ready") {
       cur.status = "none";
@@ -187,9 +189,8 @@
     ST.overlay.busy(true);
     logging = true;
     if (view.tie) render({ ...view, tie: optimistic(view.tie, interaction), optimistic: true });
-    // By the contact's id, unless the page names it by an identity it does not hold yet.
-    const contactId = view.contact && !view.linkable ? view.contact.id : undefined;
-    const res = await ST.send({ type: "log", site: A.site, person: p, contactId, interaction });
+    const contactId = view.contact ? view.contact.id : undefined;
+    const res = await ST.send({ type: "log", site: A.site, person: p, contactId, link: !!view.linkable, interaction });
     logging = false;
     ST.overlay.busy(false);
     if (seq !== lookupSeq) return;

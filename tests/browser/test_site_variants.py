@@ -467,33 +467,41 @@ def test_no_overlay_on_a_gmail_popout_it_cannot_read_safely(chromium, tab, url, 
     assert_no_card(chromium, tab)
 
 
-# Marta's one-to-one thread turned into a group thread: the header names two people and links
-# to each, and no profile card opens the conversation.
+def cut(html: str, start: str, end: str) -> str:
+    """The part of ``html`` from ``start`` up to and including the first ``end`` after it."""
+    part = html[html.index(start) :]
+    return part[: part.index(end) + len(end)]
+
+
+THREAD_HTML = (SITE_FIXTURES_DIR / "linkedin-messaging-thread.html").read_text()
+# Marta's thread: its header, the profile card atop it, the whole conversation pane.
+HEADER = cut(THREAD_HTML, '<div class="msg-title-bar__title-bar-title">', "</a>\n        </div>")
+CARD = cut(THREAD_HTML, '<div class="msg-s-profile-card">', "Litware</div>\n            </div>")
+PANE = cut(THREAD_HTML, '<section class="scaffold-layout__detail', "</section>")
+GROUP_THREAD = THREAD.replace(
+    "2-NWQ4ZTFkYzItMzRhNi00ZmQ3LWI5ZjAtYzE0MmFkNTNiOGQ3XzEwMA",
+    "2-YjQ5ZTFkMzQtNzc2OC00ZTA2LWJmYjItMWFmNmVkNTQ2MGFkXzEwMA",
+)
+ACTIVE = " msg-conversations-container__convo-item-link--active"
+# Her thread turned into a group thread: the header names two people (with links to each, or
+# without), and no profile card opens the conversation.
 GROUP_HEADER = (
     '<div class="msg-title-bar__title-bar-title"><h2 class="msg-entity-lockup__entity-title">'
     '<a href="https://www.linkedin.com/in/jane-doe/">Jane Doe</a>, '
     '<a href="https://www.linkedin.com/in/tom-baker-77aa11/">Tom Baker</a></h2></div>'
 )
-
-
 GROUP_HEADER_UNLINKED = (
     '<div class="msg-title-bar__title-bar-title">'
     '<h2 class="msg-entity-lockup__entity-title">Jane Doe, Tom Baker</h2></div>'
 )
 
 
-@pytest.mark.parametrize(
-    "group_header", [GROUP_HEADER, GROUP_HEADER_UNLINKED], ids=["linked", "plain"]
-)
-def test_no_overlay_for_a_group_thread(chromium, tab, group_header):
-    html = edited("linkedin-messaging-thread", {})
-    header = html[html.index('<div class="msg-title-bar__title-bar-title">') :]
-    header = header[: header.index("</a>\n        </div>") + len("</a>\n        </div>")]
-    card = html[html.index('<div class="msg-s-profile-card">') :]
-    card = card[: card.index("</div>\n          </li>") + len("</div>")]
-    serve(chromium, THREAD, html=html.replace(header, group_header).replace(card, ""))
+@pytest.mark.parametrize("header", [GROUP_HEADER, GROUP_HEADER_UNLINKED], ids=["linked", "plain"])
+def test_no_overlay_for_a_group_thread(chromium, tab, header):
+    serve(chromium, THREAD, html=THREAD_HTML.replace(HEADER, header).replace(CARD, ""))
     chromium.open(THREAD, tab)
-    assert_no_card(chromium, tab)
+    tab.wait_for_timeout(3000)  # well before the content script's last read (5 s)
+    assert not chromium.overlay(tab).exists(), chromium.overlay(tab).describe()
 
 
 def test_a_thread_finds_the_contact_logged_from_the_profile(chromium, tab, live_api):
@@ -501,6 +509,7 @@ def test_a_thread_finds_the_contact_logged_from_the_profile(chromium, tab, live_
     every contact logged before); a log from her profile page, whose data gives her member id,
     adds it to her, so her thread (no embedded data) shows her as known and logs to her."""
     forget(live_api, ANA)
+    forget(live_api, {"linkedin": ANA_MEMBER_ID})
     ana = ensure_contact(live_api, ANA["name"], linkedin=ANA["linkedin"])["contact"]
     assert [i["value"] for i in ana["identities"]] == [ANA["linkedin"]]
     serve(chromium, ANA_URL, "linkedin-profile-2026")
@@ -537,3 +546,76 @@ def test_a_thread_finds_the_contact_logged_from_the_profile(chromium, tab, live_
         message="the thread's log did not go to the contact logged from the profile",
     )
     assert lookup(live_api, ANA)["contact"]["id"] == ana["id"]
+
+
+def test_from_a_group_thread_to_a_one_to_one_thread(chromium, tab):
+    """The group thread gets no card; a click on Marta's conversation changes the URL (and the
+    list) at once and the pane a moment later: the card then shows her."""
+    group = THREAD_HTML.replace(HEADER, GROUP_HEADER_UNLINKED).replace(CARD, "").replace(ACTIVE, "")
+    group = group.replace(
+        'convo-item-link" href="/messaging/thread/2-YjQ5',
+        f'convo-item-link{ACTIVE}" href="/messaging/thread/2-YjQ5',
+    )
+    assert group.count(ACTIVE) == 1
+    serve(chromium, GROUP_THREAD, html=group)
+    chromium.open(GROUP_THREAD, tab)
+    tab.wait_for_timeout(1500)
+    ov = chromium.overlay(tab)
+    assert not ov.exists(), ov.describe()
+    # LinkedIn may mark the conversation open in the list before its pane comes.
+    tab.evaluate(
+        """([url, pane, active]) => {
+            history.pushState({}, "", url);
+            for (const a of document.querySelectorAll(".msg-conversation-listitem__link")) {
+                a.classList.toggle(active, a.getAttribute("href").includes("/2-NWQ4"));
+            }
+            setTimeout(() => {
+                document.querySelector(".scaffold-layout__detail").outerHTML = pane;
+            }, 700);
+        }""",
+        [THREAD, PANE, ACTIVE.strip()],
+    )
+    ov.wait_for_state("unknown", "known")
+    assert ov.field("name") == "Marta Silva", ov.describe()
+
+
+def test_a_header_link_that_comes_after_the_messages(chromium, tab):
+    """A long one-to-one thread opened at its end: the header's name is there before its link,
+    with no profile card in view. Not a group: the card shows Marta once the link is in."""
+    late = THREAD_HTML.replace(HEADER, "<div id=later>Marta Silva</div>").replace(CARD, "")
+    late = late.replace(
+        "</body>",
+        "<script>setTimeout(() => { document.getElementById('later').outerHTML = "
+        f"{HEADER!r}; }}, 700)</script></body>",
+    )
+    serve(chromium, THREAD, html=late)
+    chromium.open(THREAD, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    assert ov.field("name") == "Marta Silva", ov.describe()
+
+
+def test_a_member_id_taken_between_the_lookup_and_the_log(chromium, tab, live_api):
+    """Ana's profile names her by a member id nobody held at the lookup; before the click, another
+    contact takes it (logged from her thread in another browser). The log still goes to Ana, by
+    her id, instead of failing."""
+    member = {"linkedin": ANA_MEMBER_ID}
+    forget(live_api, ANA)
+    forget(live_api, member)
+    ana = ensure_contact(live_api, ANA["name"], linkedin=ANA["linkedin"])["contact"]
+    serve(chromium, ANA_URL, "linkedin-profile-2026")
+    chromium.open(ANA_URL, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("known")
+    other = live_api.create_contact("Ana L.", linkedin=ANA_MEMBER_ID)
+    try:
+        ov.click("log")
+        wait_until(
+            lambda: len(live_api.interactions(ana["id"])) == 1,
+            timeout=10,
+            message=lambda: str(ov.describe()),
+        )
+        assert ov.state() == "known" and "Not logged" not in (ov.field("message") or "")
+        assert live_api.interactions(other["id"]) == []
+    finally:
+        forget(live_api, member)

@@ -15,13 +15,12 @@ ST.adapter = (() => {
   const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
   const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
   const SECTION_PAGES = new Set(["details", "recent-activity"]);
-  // A message thread: the conversation pane, and in it the links to the person it is with (the
-  // header's, then the profile card atop a one-to-one thread).
+  // A message thread's pane, and in it the links to the person it is with (header, profile card).
   const THREAD_PANES = ["main .msg-thread", ".scaffold-layout__detail", "main"];
   const THREAD_HEADER = ".msg-title-bar, .msg-entity-lockup, .msg-thread__link-to-profile";
-  const THREAD_LINKS = ["a.msg-thread__link-to-profile", '.msg-title-bar a[href*="/in/"]', '.msg-entity-lockup a[href*="/in/"]', '.msg-s-profile-card a[href*="/in/"]'];
+  const THREAD_LINKS = ["a.msg-thread__link-to-profile", '.msg-title-bar a[href*="/in/"]', '.msg-s-profile-card a[href*="/in/"]'];
   const THREAD_NAMES = [".msg-entity-lockup__entity-title", ".msg-thread__link-to-profile h2", ".msg-s-profile-card .artdeco-entity-lockup__title"];
-  const ACTIVE_THREAD = 'main :is(.msg-conversations-container__convo-item-link--active, [aria-current="page"])[href*="/messaging/thread/"]';
+  const ACTIVE_THREAD = 'main :is(.msg-conversations-container__convo-item-link--active, [aria-current=page])[href*="/thread/"]';
   const DEGREE = /\s*·\s*\d+(st|nd|rd|th|\.|e)?\+?$/i; // "· 2nd", "· 3rd+", "· 2." after a headline
   const THREAD_HEADLINES = [".msg-entity-lockup__entity-info", ".msg-s-profile-card .artdeco-entity-lockup__subtitle"];
   let nameEl = null;
@@ -163,9 +162,8 @@ ST.adapter = (() => {
     return r && !r.legacy ? r.slug : null;
   }
 
-  // The person a message thread is with: the one profile its header (or the profile card atop
-  // it) links to. A group thread, whose header names several people or links to none once its
-  // messages are in, has none.
+  // The one profile a thread's header (or the profile card atop it) links to. A group thread
+  // names several people, or links to none once its messages are in.
   function threadPerson() {
     const pane = THREAD_PANES.map((sel) => [...document.querySelectorAll(sel)].find(ST.visible)).find(Boolean);
     if (!pane) return null;
@@ -191,11 +189,14 @@ ST.adapter = (() => {
     const found = threadPerson();
     if (!found) return wait;
     const { pane, link } = found;
-    // The conversation the list marks as open, when it marks one, must be this URL's; right after
-    // a click on another one, the previous header is still on screen: never its person.
+    // The conversation the list marks open must be this URL's; right after a click on another,
+    // the previous header is still on screen: never its person (unless, at the last read, the
+    // list says this is that person's other conversation).
     const active = found.active && route(found.active.href);
-    if ((active && active.thread !== r.thread) || (snap && link && snap.thread === link.href)) return wait;
-    if (found.group) return { status: "none" };
+    const mine = active && active.thread === r.thread;
+    if ((active && !mine) || (snap && link && snap.thread === link.href && !(final && mine))) return wait;
+    // A group thread, or a header whose link is not in yet: no card, but read again as it changes.
+    if (found.group) return { status: final ? "none" : "absent" };
     if (!link) return wait;
     const slug = route(link.href).slug;
     const blob = fromCodeBlobs(slug);
