@@ -21,7 +21,7 @@ ST.adapter = (() => {
   const THREAD_LINKS = ["a.msg-thread__link-to-profile", '.msg-title-bar a[href*="/in/"]', '.msg-s-profile-card a[href*="/in/"]'];
   const THREAD_NAMES = [".msg-entity-lockup__entity-title", ".msg-thread__link-to-profile h2", ".msg-s-profile-card .artdeco-entity-lockup__title"];
   const ACTIVE_THREAD = 'main :is(.msg-conversations-container__convo-item-link--active, [aria-current=page])[href*="/thread/"]';
-  const DEGREE = /\s*·\s*\d+(st|nd|rd|th|\.|e)?\+?$/i; // "· 2nd", "· 3rd+", "· 2." after a headline
+  const DEGREE = /\s*·\s*[1-3](st|nd|rd|\.|e)?\+?$/i; // "· 2nd", "· 3rd+", "· 2." after a headline
   const THREAD_HEADLINES = [".msg-entity-lockup__entity-info", ".msg-s-profile-card .artdeco-entity-lockup__subtitle"];
   let nameEl = null;
   let threadPane = null;
