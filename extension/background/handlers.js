@@ -73,10 +73,10 @@ async function handleLookup(msg, sender) {
       if (isPlainObject(body) && isPlainObject(body.contact)) {
         await cachePut(body.contact, body.tie, keys);
         view = { state: "known", contact: compactContact(body.contact), tie: compactTie(body.tie) };
-        view.linkable = free.length > 0 || (await anyFree(identities.slice(free.length + 1), view.contact));
+        view.linkable = free.length > 0 || (await anyFree(identities.slice(identities.indexOf(identity) + 1), view.contact));
         break;
       }
-      free.push(identity);
+      if (isPlainObject(body) && body.contact === null) free.push(identity);
     }
     if (!view) {
       await cacheForget(keys);

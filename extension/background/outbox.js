@@ -102,14 +102,16 @@ async function sendEntry(entry) {
   const path = `/api/v1/interactions/${encodeURIComponent(entry.id)}`;
   if (entry.op === "put") {
     let data;
+    let keys = entry.keys;
     try {
       data = await apiRequest("PUT", path, { body: entry.body, fromOutbox: true });
     } catch (err) {
       // The page's identities for a known contact: one went to another contact meanwhile (409).
       if (!(err instanceof ApiError && err.status === 409 && entry.byId)) throw err;
       data = await apiRequest("PUT", path, { body: entry.byId, fromOutbox: true });
+      keys = []; // not under the page's identities: one is someone else's
     }
-    if (isPlainObject(data) && data.contact) await cachePut(data.contact, data.tie, entry.keys);
+    if (isPlainObject(data) && data.contact) await cachePut(data.contact, data.tie, keys);
     return data;
   }
   try {

@@ -89,7 +89,12 @@
   function attempt(final) {
     const res = read(final, cur.snap);
     // "absent": nobody on screen (a group thread), but the page may still change.
-    if (res.status === "absent") ST.overlay.remove();
+    if (res.status === "absent") {
+      ST.overlay.remove();
+      if (!cur.absent) ST.send({ type: "clear" });
+      cur.absent = true;
+      rolling = snapshot();
+    }
     if (res.status === "pending" || res.status === "absent") return;
     clearTimeout(finalTimer);
     if (res.status !== "ready") {

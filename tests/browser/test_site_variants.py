@@ -425,7 +425,16 @@ def test_no_overlay_for_a_sender_without_an_address(chromium, tab, fixture, url,
 JOHN_THREAD = "https://www.linkedin.com/messaging/thread/2-ZjE3YWIwNmQtOGJkNC00YzRmLWE2ZGItMzM5ZTZmYjQxZDJhXzEwMA==/"
 
 
-def test_a_thread_that_never_renders_never_shows_the_previous_person(chromium, tab):
+# After a click on another conversation LinkedIn marks it open in the list, at once or later.
+MARK_OPEN = """([url, active]) => {
+    for (const a of document.querySelectorAll(".msg-conversation-listitem__link")) {
+        a.classList.toggle(active, url.includes(a.getAttribute("href").split("/")[3]));
+    }
+}"""
+
+
+@pytest.mark.parametrize("marked", [False, True], ids=["list-unchanged", "list-marks-it"])
+def test_a_thread_that_never_renders_never_shows_the_previous_person(chromium, tab, marked):
     """A click on John's conversation whose pane never comes (a slow or failed load): Marta's
     header stays on screen, and the card must not put her on John's thread, even when the
     content script stops waiting."""
@@ -435,8 +444,42 @@ def test_a_thread_that_never_renders_never_shows_the_previous_person(chromium, t
     ov.wait_for_state("unknown", "known")
     assert ov.field("name") == "Marta Silva"
     tab.evaluate("url => history.pushState({}, '', url)", JOHN_THREAD)
+    if marked:
+        tab.evaluate(MARK_OPEN, [JOHN_THREAD, ACTIVE.strip()])
     tab.wait_for_timeout(6000)  # past the content script's last read (5 s after the URL change)
     wait_until(lambda: not ov.exists(), timeout=5, message=lambda: str(ov.describe()))
+
+
+def test_back_from_a_group_thread_to_the_one_before(chromium, tab):
+    """Marta's thread, a group thread, and back to Marta's within a second, LinkedIn showing her
+    pane again as it was (the same elements, hidden meanwhile): her card comes back."""
+    html = THREAD_HTML.replace(ACTIVE, "")  # no list marks a conversation open
+    serve(chromium, THREAD, html=html)
+    chromium.open(THREAD, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    assert ov.field("name") == "Marta Silva", ov.describe()
+    tab.evaluate(
+        """([url, group]) => {
+            history.pushState({}, "", url);
+            const pane = document.querySelector(".scaffold-layout__detail");
+            pane.hidden = true;
+            pane.insertAdjacentHTML("afterend", group);
+        }""",
+        [GROUP_THREAD, PANE.replace(HEADER, GROUP_HEADER_UNLINKED).replace(CARD, "")],
+    )
+    wait_until(lambda: not ov.exists(), timeout=3, message=lambda: str(ov.describe()))
+    tab.evaluate(
+        """url => {
+            history.pushState({}, "", url);
+            const [mine, group] = document.querySelectorAll(".scaffold-layout__detail");
+            group.remove();
+            mine.hidden = false;
+        }""",
+        THREAD,
+    )
+    ov.wait_for_state("unknown", "known")
+    assert ov.field("name") == "Marta Silva", ov.describe()
 
 
 # Gmail pop-outs where the card cannot tell me apart, or shows another thread than the URL's.

@@ -15,13 +15,13 @@ ST.adapter = (() => {
   const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
   const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
   const SECTION_PAGES = new Set(["details", "recent-activity"]);
-  // A message thread's pane, and in it the links to the person it is with (header, profile card).
+  // A thread's pane, and in it the links to the person it is with (header, profile card).
   const THREAD_PANES = ["main .msg-thread", ".scaffold-layout__detail", "main"];
   const THREAD_HEADER = ".msg-title-bar, .msg-entity-lockup, .msg-thread__link-to-profile";
   const THREAD_LINKS = ["a.msg-thread__link-to-profile", '.msg-title-bar a[href*="/in/"]', '.msg-s-profile-card a[href*="/in/"]'];
   const THREAD_NAMES = [".msg-entity-lockup__entity-title", ".msg-thread__link-to-profile h2", ".msg-s-profile-card .artdeco-entity-lockup__title"];
   const ACTIVE_THREAD = 'main :is(.msg-conversations-container__convo-item-link--active, [aria-current=page])[href*="/thread/"]';
-  const DEGREE = /\s*·\s*[1-3](st|nd|rd|\.|e)?\+?$/i; // "· 2nd", "· 3rd+", "· 2." after a headline
+  const DEGREE = /\s*·\s*[1-3](st|nd|rd|\.|e)?\+?$/i; // "· 2nd" after a headline
   const THREAD_HEADLINES = [".msg-entity-lockup__entity-info", ".msg-s-profile-card .artdeco-entity-lockup__subtitle"];
   let nameEl = null;
   let threadPane = null;
@@ -124,8 +124,8 @@ ST.adapter = (() => {
     return nameless;
   }
 
-  // The slug, and the other one the page's data gives for the same member (vanity slug first):
-  // threads link to member ids, so a contact logged from a profile is found from its threads.
+  // The slug, and the other the page's data gives for the member (vanity first): threads link
+  // to member ids, so a contact logged from a profile is found from its threads.
   function identitiesOf(slug, blob) {
     const member = /^ACoA/.test(slug);
     const other = blob && ST.canonicalSlug(member ? blob.publicIdentifier : blob.memberId);
@@ -190,11 +190,9 @@ ST.adapter = (() => {
     if (!found) return wait;
     const { pane, link } = found;
     // The conversation the list marks open must be this URL's; right after a click on another,
-    // the previous header is still on screen: never its person (unless, at the last read, the
-    // list says this is that person's other conversation).
+    // the previous header (the same link) is still on screen: never its person.
     const active = found.active && route(found.active.href);
-    const mine = active && active.thread === r.thread;
-    if ((active && !mine) || (snap && link && snap.thread === link.href && !(final && mine))) return wait;
+    if ((active && active.thread !== r.thread) || (snap && link && snap.link === link && snap.thread === link.href)) return wait;
     // A group thread, or a header whose link is not in yet: no card, but read again as it changes.
     if (found.group) return { status: final ? "none" : "absent" };
     if (!link) return wait;
@@ -218,7 +216,8 @@ ST.adapter = (() => {
     // What is on screen now, before the URL changes, so the old person is never taken for the new one.
     snapshot() {
       const thread = route(location.href)?.thread ? threadPerson() : null;
-      return { names: new Set(candidates(false).map((c) => c.name)), title: document.title, thread: thread?.link?.href };
+      const link = thread?.link;
+      return { names: new Set(candidates(false).map((c) => c.name)), title: document.title, link, thread: link?.href };
     },
 
     read(r, snap, final) {
