@@ -17,6 +17,7 @@ const HANDLERS = {
   log: { from: ["content", "page"], run: handleLog },
   undo: { from: ["content", "page"], run: (msg) => handleUndo(msg) },
   clear: { from: ["content"], run: (msg, sender) => setTabState(sender.tab.id, null).then(() => ({ ok: true })) },
+  gmailAccount: { from: ["content"], run: handleGmailAccount },
   connect: { from: ["content"], run: handleConnect },
   setCollapsed: { from: ["content", "page"], run: handleSetCollapsed },
   openOptions: { from: ["content", "page"], run: () => browser.runtime.openOptionsPage().then(() => ({ ok: true })) },
@@ -159,6 +160,17 @@ async function handleLog(msg, sender) {
 function handleUndo(msg) {
   if (typeof msg.id !== "string" || !/^[0-9a-f-]{36}$/i.test(msg.id)) return { status: "error", message: "Bad id" };
   return submitUndo(msg.id);
+}
+
+// Each signed-in Gmail account's address (/mail/u/N/), as its main window shows it: a thread
+// popped out into a window of its own may show neither the account nor the address.
+async function handleGmailAccount(msg, sender) {
+  const account = String(msg.account);
+  if (originOf(sender.url || "") !== "https://mail.google.com" || !/^\d{1,2}$/.test(account)) return { address: null };
+  const { gmailAccounts = {} } = await browser.storage.local.get("gmailAccounts");
+  const address = typeof msg.address === "string" && EMAIL_RE.test(msg.address) ? msg.address.toLowerCase() : null;
+  if (address && gmailAccounts[account] !== address) await browser.storage.local.set({ gmailAccounts: { ...gmailAccounts, [account]: address } });
+  return { address: address || gmailAccounts[account] || null };
 }
 
 async function handleSetCollapsed(msg) {

@@ -55,8 +55,8 @@
     } catch {} // a page the adapter cannot place shows no overlay (and is not tried again)
     const first = cur.href === null;
     if (route && cur.route && route.key === cur.route.key) {
-      // A sub-page of the same person (/details/experience/, overlays ...): the card stays; the
-      // next reads follow the new page (a name missing on a section page shows up on the profile).
+      // A sub-page of the same person (/details/..., overlays): the card stays; the next reads
+      // follow the new page.
       Object.assign(cur, { href, route });
       return;
     }
@@ -277,5 +277,5 @@
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && cur.status === "ready" && Date.now() - lookedUpAt > 60000) lookup();
   });
-  tick();
+  Promise.resolve(A.prepared).finally(tick);
 })();

@@ -23,7 +23,7 @@ import pytest
 from harness.ledger import ensure_contact
 from harness.net import wait_until
 from harness.paths import SITE_FIXTURES_DIR
-from harness.scenarios import ANA, ANA_URL, DANIEL, PRIYA, lookup, route_all
+from harness.scenarios import ANA, ANA_URL, DANIEL, GMAIL_URL, PRIYA, lookup, route_all
 
 pytestmark = pytest.mark.browser
 
@@ -57,6 +57,14 @@ VENUES = "Re: Venue shortlist for the partner summit"
 # heading's hex id, 18d4f2a9c3b7e001, in decimal).
 POPPED_OUT = "https://mail.google.com/mail/u/0/?ui=2&view=btop&ver=1nnq2v7oe1ub&search=inbox&th=%23thread-f%3A1789321762919931905&cvid=2"
 POPOUT = "https://mail.google.com/mail/u/0/popout?ver=1nnq2v7oe1ub&search=inbox&th=18d4f2a9c3b7e001"
+
+
+def account(url: str, n: int) -> str:
+    """The same Gmail page for the n-th signed-in account (the extension remembers each one's
+    address from its main window: tests that must not find it use an account no page showed)."""
+    return url.replace("/mail/u/0/", f"/mail/u/{n}/")
+
+
 GMAIL_HEADER = (
     '<a class="acct" href="https://accounts.google.com/SignOutOptions" '
     'aria-label="Google Account: Alex Morgan (alex.morgan@example.com)">A</a>'
@@ -188,7 +196,7 @@ SHOWS = (
     Shows(
         "gmail-popout-reply-from-me-no-address-but-to-me",
         "gmail-thread-reply-from-me",
-        POPOUT,
+        account(POPOUT, 6),
         PRIYA,
         ref="gmail:18d4f2c0ffee0001",
         initiated_by="me",
@@ -493,7 +501,10 @@ REPLY_FROM_ME_NO_ME = {
     ("url", "fixture", "edits"),
     [
         pytest.param(
-            POPOUT, "gmail-thread-reply-from-me", REPLY_FROM_ME_NO_ME, id="my-address-unknown"
+            account(POPOUT, 7),
+            "gmail-thread-reply-from-me",
+            REPLY_FROM_ME_NO_ME,
+            id="my-address-unknown",
         ),
         pytest.param(
             POPOUT.replace("18d4f2a9c3b7e001", "18d4f2a9c3b7e0ff"),
@@ -508,6 +519,28 @@ def test_no_overlay_on_a_gmail_popout_it_cannot_read_safely(chromium, tab, url, 
     chromium.open(url, tab)
     tab.wait_for_timeout(5000)  # the content script's last read
     assert_no_card(chromium, tab)
+
+
+def test_a_gmail_popout_knows_me_from_the_accounts_main_window(chromium, tab, live_api):
+    """Account 3's main window shows my address; its pop-out of a thread whose last message is
+    mine shows neither my address nor a "to me" chip, and still gets the person I wrote to."""
+    forget(live_api, PRIYA)
+    main = account(GMAIL_URL, 3)
+    serve(chromium, main, "gmail-thread")
+    chromium.open(main, tab)
+    chromium.overlay(tab).wait_for_state("unknown")
+    popout = account(POPOUT, 3)
+    serve(chromium, popout, html=edited("gmail-thread-reply-from-me", REPLY_FROM_ME_NO_ME))
+    chromium.open(popout, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown")
+    assert ov.field("name") == PRIYA["name"], ov.describe()
+    ov.click("log")
+    ov.wait_for_state("known")
+    contact = wait_until(lambda: lookup(live_api, PRIYA)["contact"], timeout=10)
+    [logged] = live_api.interactions(contact["id"])
+    assert logged["initiated_by"] == "me"
+    assert logged["external_ref"] == "gmail:18d4f2c0ffee0001"
 
 
 def cut(html: str, start: str, end: str) -> str:

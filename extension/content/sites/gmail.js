@@ -5,6 +5,10 @@ ST.adapter = (() => {
   const FOLDERS = new Set(["inbox", "all", "sent", "starred", "snoozed", "imp", "drafts", "spam", "trash", "scheduled", "chats", "outbox"]);
   const NESTED = new Set(["search", "label", "category", "advanced-search"]);
   let openMessage = null;
+  // My address as this account's main window last showed it (remembered by the background).
+  const account = (/^\/mail\/u\/(\d{1,2})\//.exec(location.pathname) || [null, "0"])[1];
+  let remembered = null;
+  const prepared = ST.send({ type: "gmailAccount", account }).then((r) => (remembered = r && r.address));
 
   function route(href) {
     const u = ST.url(href);
@@ -29,16 +33,19 @@ ST.adapter = (() => {
   }
 
   // "Inbox (3) - me@example.com - Gmail" (the address is a part of its own: a subject may hold
-  // others); else the account button's label; else (a window with neither, such as a thread
-  // popped out) the recipient chip Gmail names "me".
+  // others), else the account button's label: remembered for this account's other windows. Else
+  // (a window with neither, such as a thread popped out) the recipient chip Gmail names "me", or
+  // what the main window showed.
   function myAddress(messages) {
-    const titled = document.title.split(" - ").slice(1, -1).at(-1) || "";
-    if (/^[^\s@]+@[^\s@]+$/.test(titled.trim())) return titled.trim().toLowerCase();
-    const account = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]');
-    const labelled = account && ST.email(account.getAttribute("aria-label"));
-    if (labelled) return labelled;
+    const titled = (document.title.split(" - ").slice(1, -1).at(-1) || "").trim();
+    const button = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]');
+    const shown = /^[^\s@]+@[^\s@]+$/.test(titled) ? titled.toLowerCase() : button && ST.email(button.getAttribute("aria-label"));
+    if (shown) {
+      if (shown !== remembered) ST.send({ type: "gmailAccount", account, address: (remembered = shown) });
+      return shown;
+    }
     const chip = messages.map((x) => x.el.querySelector('.hb span[email][name="me" i]')).find(Boolean);
-    return chip ? ST.email(chip.getAttribute("email")) : null;
+    return chip ? ST.email(chip.getAttribute("email")) : remembered;
   }
 
   function person(el) {
@@ -61,6 +68,7 @@ ST.adapter = (() => {
   return {
     site: "gmail",
     topInset: 72,
+    prepared,
     route,
 
     snapshot() {
