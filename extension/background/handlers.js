@@ -162,11 +162,11 @@ function handleUndo(msg) {
   return submitUndo(msg.id);
 }
 
-// Each signed-in Gmail account's address (/mail/u/N/), as its main window shows it: a thread
-// popped out into a window of its own may show neither the account nor the address.
+// Each signed-in Gmail account's address (/mail/u/N/, or /mail/u/<address>/), as its main window
+// shows it: a thread popped out into a window of its own may show neither.
 async function handleGmailAccount(msg, sender) {
   const account = String(msg.account);
-  if (originOf(sender.url || "") !== "https://mail.google.com" || !/^\d{1,2}$/.test(account)) return { address: null };
+  if (originOf(sender.url || "") !== "https://mail.google.com" || !/^[\w.@+-]{1,100}$/.test(account)) return { address: null };
   const { gmailAccounts = {} } = await browser.storage.local.get("gmailAccounts");
   const address = typeof msg.address === "string" && EMAIL_RE.test(msg.address) ? msg.address.toLowerCase() : null;
   if (address && gmailAccounts[account] !== address) await browser.storage.local.set({ gmailAccounts: { ...gmailAccounts, [account]: address } });

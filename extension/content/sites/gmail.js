@@ -6,7 +6,7 @@ ST.adapter = (() => {
   const NESTED = new Set(["search", "label", "category", "advanced-search"]);
   let openMessage = null;
   // My address as this account's main window last showed it (remembered by the background).
-  const account = (/^\/mail\/u\/(\d{1,2})\//.exec(location.pathname) || [null, "0"])[1];
+  const account = (/^\/mail\/u\/([^/]{1,100})\//.exec(location.pathname) || [null, "0"])[1]; // "1", or an address
   let remembered = null;
   const prepared = ST.send({ type: "gmailAccount", account }).then((r) => (remembered = r && r.address));
 
