@@ -21,6 +21,8 @@ from harness.scenarios import (
     JOHN,
     JOHN_URL,
     KNOWN_SITES,
+    MARTA,
+    THREAD_URL,
     XSS,
     XSS_INJECTED,
     XSS_PAYLOAD,
@@ -74,6 +76,13 @@ def test_site_fixture_shows_the_right_contact(fx, ov, live_api, fixture, url, pe
     fx.navigate(url)
     assert_shows(ov, live_api, person)
     ov.screenshot(shot(fixture))
+
+
+def test_a_message_thread_shows_the_person_it_is_with(fx, ov, live_api):
+    serve_only(fx, THREAD_URL, "linkedin-messaging-thread")
+    fx.navigate(THREAD_URL)
+    ov.wait_for_state("unknown", "known")
+    assert ov.field("name") == MARTA["name"]
 
 
 def test_one_click_logs_exactly_one_interaction(fx, ov, live_api):

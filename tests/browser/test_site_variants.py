@@ -23,7 +23,17 @@ import pytest
 from harness.ledger import ensure_contact
 from harness.net import wait_until
 from harness.paths import SITE_FIXTURES_DIR
-from harness.scenarios import ANA, ANA_URL, DANIEL, GMAIL_URL, PRIYA, lookup, route_all
+from harness.scenarios import (
+    ANA,
+    ANA_URL,
+    DANIEL,
+    GMAIL_URL,
+    MARTA,
+    PRIYA,
+    THREAD_URL,
+    lookup,
+    route_all,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -34,10 +44,8 @@ JONAS = {"name": "Jonas Weber", "linkedin": "jonas-weber-9d8c7b"}
 OLIVIA = {"name": "Olivia Brown", "linkedin": "olivia-brown-3e4f5a"}
 RAVI = {"name": "Ravi Patel", "linkedin": "ravi-patel-1a2b3c"}
 RAVI_MEMBER_ID = "ACoAACx3f9IB7mQpR2sT5uVwXyZ0aBcDeFgHiJk"
-MARTA = {"name": "Marta Silva", "linkedin": "marta-silva-4c1d2e"}
 MARTA_MEMBER_ID = "ACoAAD2kLm7BqR4sT8uVwXyZ1aBcDeFgHiJ"
 ANA_MEMBER_ID = "ACoAAC7dQx4Bw2Z"  # in the embedded data of Ana's profile page
-THREAD = "https://www.linkedin.com/messaging/thread/2-NWQ4ZTFkYzItMzRhNi00ZmQ3LWI5ZjAtYzE0MmFkNTNiOGQ3XzEwMA==/"
 # The thread page's embedded data, which maps Marta's member id to her profile (it may be missing).
 THREAD_DATA = '<code style="display: none" id="bpr-guid-7340021">'
 CHEN = {"name": "Chen Wei", "email": "chen.wei@fabrikam.example"}
@@ -159,7 +167,7 @@ SHOWS = (
     Shows(
         "linkedin-message-thread",
         "linkedin-messaging-thread",
-        THREAD,
+        THREAD_URL,
         MARTA,
         headline="Head of Partnerships at Litware",
         also=({"kind": "linkedin", "value": MARTA_MEMBER_ID},),
@@ -167,7 +175,7 @@ SHOWS = (
     Shows(
         "linkedin-message-thread-vanity-link-no-data",
         "linkedin-messaging-thread",
-        THREAD,
+        THREAD_URL,
         MARTA,
         headline="Head of Partnerships at Litware",  # the connection degree (" · 2nd") left out
         edits=(
@@ -446,8 +454,8 @@ def test_a_thread_that_never_renders_never_shows_the_previous_person(chromium, t
     """A click on John's conversation whose pane never comes (a slow or failed load): Marta's
     header stays on screen, and the card must not put her on John's thread, even when the
     content script stops waiting."""
-    serve(chromium, THREAD, "linkedin-messaging-thread")
-    chromium.open(THREAD, tab)
+    serve(chromium, THREAD_URL, "linkedin-messaging-thread")
+    chromium.open(THREAD_URL, tab)
     ov = chromium.overlay(tab)
     ov.wait_for_state("unknown", "known")
     assert ov.field("name") == "Marta Silva"
@@ -462,8 +470,8 @@ def test_back_from_a_group_thread_to_the_one_before(chromium, tab):
     """Marta's thread, a group thread, and back to Marta's within a second, LinkedIn showing her
     pane again as it was (the same elements, hidden meanwhile): her card comes back."""
     html = THREAD_HTML.replace(ACTIVE, "")  # no list marks a conversation open
-    serve(chromium, THREAD, html=html)
-    chromium.open(THREAD, tab)
+    serve(chromium, THREAD_URL, html=html)
+    chromium.open(THREAD_URL, tab)
     ov = chromium.overlay(tab)
     ov.wait_for_state("unknown", "known")
     assert ov.field("name") == "Marta Silva", ov.describe()
@@ -484,7 +492,7 @@ def test_back_from_a_group_thread_to_the_one_before(chromium, tab):
             group.remove();
             mine.hidden = false;
         }""",
-        THREAD,
+        THREAD_URL,
     )
     ov.wait_for_state("unknown", "known")
     assert ov.field("name") == "Marta Silva", ov.describe()
@@ -554,7 +562,7 @@ THREAD_HTML = (SITE_FIXTURES_DIR / "linkedin-messaging-thread.html").read_text()
 HEADER = cut(THREAD_HTML, '<div class="msg-title-bar__title-bar-title">', "</a>\n        </div>")
 CARD = cut(THREAD_HTML, '<div class="msg-s-profile-card">', "Litware</div>\n            </div>")
 PANE = cut(THREAD_HTML, '<section class="scaffold-layout__detail', "</section>")
-GROUP_THREAD = THREAD.replace(
+GROUP_THREAD = THREAD_URL.replace(
     "2-NWQ4ZTFkYzItMzRhNi00ZmQ3LWI5ZjAtYzE0MmFkNTNiOGQ3XzEwMA",
     "2-YjQ5ZTFkMzQtNzc2OC00ZTA2LWJmYjItMWFmNmVkNTQ2MGFkXzEwMA",
 )
@@ -574,8 +582,8 @@ GROUP_HEADER_UNLINKED = (
 
 @pytest.mark.parametrize("header", [GROUP_HEADER, GROUP_HEADER_UNLINKED], ids=["linked", "plain"])
 def test_no_overlay_for_a_group_thread(chromium, tab, header):
-    serve(chromium, THREAD, html=THREAD_HTML.replace(HEADER, header).replace(CARD, ""))
-    chromium.open(THREAD, tab)
+    serve(chromium, THREAD_URL, html=THREAD_HTML.replace(HEADER, header).replace(CARD, ""))
+    chromium.open(THREAD_URL, tab)
     tab.wait_for_timeout(3000)  # well before the content script's last read (5 s)
     assert not chromium.overlay(tab).exists(), chromium.overlay(tab).describe()
 
@@ -610,8 +618,8 @@ def test_a_thread_finds_the_contact_logged_from_the_profile(chromium, tab, live_
             THREAD_DATA: THREAD_DATA.replace("bpr-guid", "unrelated"),
         },
     )
-    serve(chromium, THREAD, html=thread)
-    chromium.open(THREAD, tab)
+    serve(chromium, THREAD_URL, html=thread)
+    chromium.open(THREAD_URL, tab)
     ov = chromium.overlay(tab)
     ov.wait_for_state("known")
     assert ov.field("name") == ANA["name"], ov.describe()
@@ -649,7 +657,7 @@ def test_from_a_group_thread_to_a_one_to_one_thread(chromium, tab):
                 document.querySelector(".scaffold-layout__detail").outerHTML = pane;
             }, 700);
         }""",
-        [THREAD, PANE, ACTIVE.strip()],
+        [THREAD_URL, PANE, ACTIVE.strip()],
     )
     ov.wait_for_state("unknown", "known")
     assert ov.field("name") == "Marta Silva", ov.describe()
@@ -664,8 +672,8 @@ def test_a_header_link_that_comes_after_the_messages(chromium, tab):
         "<script>setTimeout(() => { document.getElementById('later').outerHTML = "
         f"{HEADER!r}; }}, 700)</script></body>",
     )
-    serve(chromium, THREAD, html=late)
-    chromium.open(THREAD, tab)
+    serve(chromium, THREAD_URL, html=late)
+    chromium.open(THREAD_URL, tab)
     ov = chromium.overlay(tab)
     ov.wait_for_state("unknown", "known")
     assert ov.field("name") == "Marta Silva", ov.describe()

@@ -21,6 +21,7 @@ PRIYA = {"name": "Priya Shah", "email": "priya.shah@contoso.example"}
 DANIEL = {"name": "Daniel Okafor", "email": "daniel.okafor@northwind.example"}
 MARIA = {"name": "María García", "email": "maria.garcia@outlook.example"}
 ANA = {"name": "Ana López", "linkedin": "ana-lópez-8b1a2c"}  # canonical slug: decoded, NFC
+MARTA = {"name": "Marta Silva", "linkedin": "marta-silva-4c1d2e"}  # met in a message thread
 XSS = {"linkedin": "xss-test"}
 XSS_PAYLOAD = "<img src=x onerror=alert(1)><script>window.__pwned=1</script>"
 # Elements the XSS fixture's payloads would create if any of its text were parsed as HTML (its
@@ -31,6 +32,7 @@ JANE_URL = "https://www.linkedin.com/in/jane-doe/"
 JOHN_URL = "https://www.linkedin.com/in/john-smith-4b2a1/"
 ANA_URL = "https://www.linkedin.com/in/ana-l%C3%B3pez-8b1a2c/"
 XSS_URL = "https://www.linkedin.com/in/xss-test/"
+THREAD_URL = "https://www.linkedin.com/messaging/thread/2-NWQ4ZTFkYzItMzRhNi00ZmQ3LWI5ZjAtYzE0MmFkNTNiOGQ3XzEwMA==/"
 FEED_URL = "https://www.linkedin.com/feed/"
 GMAIL_URL = "https://mail.google.com/mail/u/0/#inbox/FMfcgzQZTkGgWqMcbNqxHnKDnFvWzjLq"
 OUTLOOK_URL = "https://outlook.office.com/mail/inbox/id/AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAJd%2FTq8Z"
