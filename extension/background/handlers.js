@@ -77,7 +77,7 @@ async function handleLookup(msg, sender) {
         view.linkable = free.length > 0 || (await anyFree(identities.slice(identities.indexOf(identity) + 1), view.contact));
         break;
       }
-      if (isPlainObject(body) && body.contact === null) free.push(identity);
+      if (heldByNobody(body)) free.push(identity);
     }
     if (!view) {
       await cacheForget(keys);
@@ -104,6 +104,8 @@ function lookupIdentity(identity) {
   return apiRequest("GET", `/api/v1/lookup?${identity.kind}=${encodeURIComponent(identity.value)}`);
 }
 
+const heldByNobody = (lookedUp) => isPlainObject(lookedUp) && lookedUp.contact === null;
+
 // Does the page name this contact by an identity it does not hold yet and nobody else holds (a
 // profile's member id, say)? The next log then sends the page's identities, and the server adds
 // the free ones to the contact.
@@ -111,8 +113,7 @@ async function anyFree(identities, contact) {
   const held = new Set(contact.identities.map(identityKey));
   for (const identity of identities.filter((i) => !held.has(identityKey(i)))) {
     try {
-      const body = await lookupIdentity(identity);
-      if (isPlainObject(body) && body.contact === null) return true;
+      if (heldByNobody(await lookupIdentity(identity))) return true;
     } catch {} // a best effort: the log goes by the contact's id as before
   }
   return false;

@@ -167,7 +167,6 @@ ST.adapter = (() => {
   function threadPerson() {
     const pane = THREAD_PANES.map((sel) => [...document.querySelectorAll(sel)].find(ST.visible)).find(Boolean);
     if (!pane) return null;
-    const active = document.querySelector(ACTIVE_THREAD);
     let link = null;
     const slugs = new Set();
     for (const sel of THREAD_LINKS) {
@@ -181,22 +180,21 @@ ST.adapter = (() => {
     }
     const loaded = !!pane.querySelector(".msg-s-message-list__event, .msg-s-event-listitem");
     const group = slugs.size > 1 || (!link && loaded && !!ST.clean(pane.querySelector(THREAD_HEADER)?.textContent));
-    return { pane, active, group, link: group ? null : link };
+    return { pane, group, link: group ? null : link, slug: link && !group ? route(link.href).slug : null };
   }
 
   function readThread(r, snap, final) {
     const wait = { status: final ? "none" : "pending" };
     const found = threadPerson();
     if (!found) return wait;
-    const { pane, link } = found;
+    const { pane, link, slug } = found;
     // The conversation the list marks open must be this URL's; right after a click on another,
     // the previous header (the same link) is still on screen: never its person.
-    const active = found.active && route(found.active.href);
+    const active = route(document.querySelector(ACTIVE_THREAD)?.href || "");
     if ((active && active.thread !== r.thread) || (snap && link && snap.link === link && snap.thread === link.href)) return wait;
     // A group thread, or a header whose link is not in yet: no card, but read again as it changes.
     if (found.group) return { status: final ? "none" : "absent" };
     if (!link) return wait;
-    const slug = route(link.href).slug;
     const blob = fromCodeBlobs(slug);
     const named = THREAD_NAMES.map((sel) => pane.querySelector(sel)).find((el) => el && cleanName(ST.text(el))) || link;
     const name = blob?.name || cleanName(ST.text(named));
