@@ -877,6 +877,74 @@ def delete_contact(user: Owner, contact: Contact) -> None:
     )
 
 
+def add_identities(user: Owner, contact: Contact, identities: list[dict]) -> Contact:
+    """Give the contact more identities (the person on screen is one you know by another address);
+    one it holds already changes nothing, one another contact holds is a 409."""
+    user = lock_and_reload(user, contact)
+    if contact.deleted_at is not None:
+        abort(404, message=f"No contact {contact.id}.")
+    wanted = _unique(identities)
+    _check_identities_free(user, wanted, contact)
+    held = {(i.kind, i.value) for i in contact.identities}
+    if any((i["kind"], i["value"]) not in held for i in wanted):
+        _add_identities(user, contact, wanted)
+        contact.updated_at = utcnow()
+        _record_contact(user, contact)
+    return contact
+
+
+def merge_contacts(user: Owner, into: Contact, other: Contact) -> Contact:
+    """`other` is the same person as `into`: its identities and live interactions move to `into`
+    (which keeps its name; `other`'s notes are appended), `other` is deleted, and the tie is
+    rebuilt from the merged history. The feed says so entry by entry, as separate edits would."""
+    user = lock_and_reload(user, into)
+    if db.engine.dialect.name != "sqlite":
+        db.session.refresh(other)  # as `into`: a write may have committed while this one waited
+    for contact in (into, other):
+        if contact.deleted_at is not None:
+            abort(404, message=f"No contact {contact.id}.")
+    now = utcnow()
+    moved = list(other.identities)
+    for ident in moved:
+        ident.contact = into  # re-parented, not deleted and inserted again
+    db.session.flush()
+    for ident in moved:
+        _record_identity(user, ident, "upsert")
+    for row in db.session.scalars(
+        select(Interaction).where(
+            Interaction.contact_id == other.id, Interaction.deleted_at.is_(None)
+        )
+    ):
+        row.contact_id, row.updated_at = into.id, now
+        _record_interaction(user, row, "upsert")
+    if other.notes and other.notes not in into.notes:
+        into.notes = f"{into.notes}\n\n{other.notes}" if into.notes else other.notes
+    other.deleted_at = other.updated_at = now
+    if other.stats is not None:
+        db.session.delete(other.stats)
+    record_change(
+        user, "contact", other.id, "delete", {"id": other.id, "deleted_at": now.isoformat()}
+    )
+    db.session.flush()
+    _rebuild_stats(user, into)
+    into.updated_at = now
+    _record_contact(user, into)
+    return into
+
+
+def _rebuild_stats(user: Owner, contact: Contact) -> None:
+    """One contact's aggregates from its live ledger, as `rebuild_user` computes every contact's."""
+    settings = model_settings(user)
+    rows = db.session.connection().execute(
+        select(*_EVENT_COLUMNS).where(
+            Interaction.contact_id == contact.id, Interaction.deleted_at.is_(None)
+        )
+    )
+    stats = stats_for(contact)
+    _store(stats, scoring.rebuild([scoring.Event(*row[1:]) for row in rows], settings), settings)
+    stats.last_interaction_id = _ledger_bounds(contact.id)[2]
+
+
 # ---- interaction writes -----------------------------------------------------------------------
 
 

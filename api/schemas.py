@@ -90,6 +90,22 @@ class ContactPatchSchema(StrictSchema):
     notes = Text(max_length=10000)
 
 
+class ContactIdentitiesSchema(StrictSchema):
+    identities = fields.List(
+        fields.Nested(IdentitySchema), required=True, validate=validate.Length(min=1, max=20)
+    )
+
+
+class ContactMergeSchema(StrictSchema):
+    # contacts.id is INTEGER (32-bit on PostgreSQL): a larger id would be a database error.
+    contact_id = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "The contact to merge into this one (it is deleted)."},
+    )
+
+
 class FavorSchema(StrictSchema):
     direction = fields.String(required=True, validate=validate.OneOf(scoring.DIRECTIONS))
     value = fields.Integer(load_default=1, validate=validate.Range(min=1, max=5), strict=True)

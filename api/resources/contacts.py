@@ -1,13 +1,15 @@
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from flask_smorest import Blueprint, abort
+from sqlalchemy import func, or_, select
 
 from .. import ledger
-from ..models import Contact, ContactStats, db
+from ..models import Contact, ContactStats, Identity, db
 from ..schemas import (
+    ContactIdentitiesSchema,
     ContactInSchema,
     ContactListArgsSchema,
+    ContactMergeSchema,
     ContactOutSchema,
     ContactPageSchema,
     ContactPatchSchema,
@@ -23,7 +25,8 @@ class Contacts(MethodView):
     @blp.arguments(ContactListArgsSchema(), location="query")
     @blp.response(200, ContactPageSchema)
     def get(self, args):
-        """Contacts, strongest first by default (`sort=score|name|recent`), paged."""
+        """Contacts, strongest first by default (`sort=score|name|recent`), paged; `q` keeps
+        those whose name or one of whose identities contains it (case-insensitive)."""
         ledger.refresh_scores_if_stale(g.user)
         query = (
             select(Contact)
@@ -32,7 +35,13 @@ class Contacts(MethodView):
         )
         if "q" in args:
             pattern = "%" + args["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(Contact.name.ilike(pattern + "%", escape="\\"))
+            pattern += "%"
+            by_identity = select(Identity.contact_id).where(
+                Identity.user_id == g.user.id, Identity.value.ilike(pattern, escape="\\")
+            )
+            query = query.where(
+                or_(Contact.name.ilike(pattern, escape="\\"), Contact.id.in_(by_identity))
+            )
         total = db.session.scalar(select(func.count()).select_from(query.subquery()))
         order = {
             "score": (ContactStats.score.desc(), Contact.id),
@@ -90,6 +99,42 @@ class ContactItem(MethodView):
         """Delete a contact and its interactions (kept as tombstones in the changes feed)."""
         ledger.delete_contact(g.user, ledger.get_contact(g.user, contact_id))
         db.session.commit()
+
+
+@blp.route("/contacts/<int:contact_id>/identities")
+class ContactIdentities(MethodView):
+    @blp.arguments(ContactIdentitiesSchema())
+    @blp.response(200, ContactOutSchema)
+    def post(self, data, contact_id):
+        """Add identities to a contact (the person on screen is someone you know by another
+        address); one it already holds changes nothing, one another contact holds is a 409."""
+        contact = ledger.get_contact(g.user, contact_id)
+        contact = ledger.add_identities(g.user, contact, data["identities"])
+        db.session.commit()
+        return ledger.contact_dict(contact, g.user)
+
+
+@blp.route("/contacts/<int:contact_id>/merge")
+class ContactMerge(MethodView):
+    @blp.arguments(ContactMergeSchema())
+    @blp.response(200, ContactOutSchema)
+    def post(self, data, contact_id):
+        """Merge another contact into this one: the same person, logged under two names.
+
+        The other contact's identities and interactions move here, its notes are appended, and
+        it is deleted; the tie is rebuilt from the merged history.
+        """
+        if data["contact_id"] == contact_id:
+            abort(
+                422,
+                message="A contact cannot be merged into itself.",
+                errors={"json": {"contact_id": ["Give another contact's id."]}},
+            )
+        into = ledger.get_contact(g.user, contact_id)
+        other = ledger.get_contact(g.user, data["contact_id"])
+        contact = ledger.merge_contacts(g.user, into, other)
+        db.session.commit()
+        return ledger.contact_dict(contact, g.user)
 
 
 @blp.route("/contacts/<int:contact_id>/interactions")

@@ -127,6 +127,8 @@ def test_list_sorts_filters_and_pages(api, log):
     assert [c["name"] for c in r.json["contacts"]] == ["Abe", "Ann", "Bea"]
     assert r.json["total"] == 3
     assert api.get("/api/v1/contacts?q=ann").json["contacts"][0]["name"] == "Ann"
+    # Or in one of the contact's identities: an email address typed in full or in part.
+    assert [c["name"] for c in api.get("/api/v1/contacts?q=ann@x.").json["contacts"]] == ["Ann"]
     # LIKE wildcards in q are literal characters.
     assert api.get("/api/v1/contacts?q=%25").json["total"] == 0
     assert api.get("/api/v1/contacts?q=_").json["total"] == 0

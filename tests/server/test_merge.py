@@ -1,0 +1,134 @@
+"""One person under two contacts (known by email, then met on LinkedIn): adding the page's
+identity to the contact you already have, or merging the two contacts into one."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from server_helpers import assert_error
+from test_consistency import assert_same_stats, rebuilt_snapshot, run_random_writes, stats_snapshot
+
+ANA_MAIL = {"name": "Ana Souza", "identities": [{"kind": "email", "value": "ana@example.com"}]}
+ANA_IN = {"name": "Ana S.", "identities": [{"kind": "linkedin", "value": "ana-souza"}]}
+HER_PROFILE = {"identities": ANA_IN["identities"]}
+
+
+def days_ago(n: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=n)).isoformat()
+
+
+def lookup(api, **query) -> dict:
+    r = api.get("/api/v1/lookup", query_string=query)
+    assert r.status_code == 200
+    return r.json
+
+
+def test_adding_the_page_identity_makes_the_profile_find_the_contact(api, log, changes):
+    ana = log("email", contact=ANA_MAIL, occurred_at=days_ago(3))["contact"]
+    assert lookup(api, linkedin="ana-souza")["contact"] is None
+    before = len(changes())
+
+    r = api.post(f"/api/v1/contacts/{ana['id']}/identities", json=HER_PROFILE)
+    assert r.status_code == 200, r.json
+    assert {(i["kind"], i["value"]) for i in r.json["identities"]} == {
+        ("email", "ana@example.com"),
+        ("linkedin", "ana-souza"),
+    }
+    found = lookup(api, linkedin="https://www.linkedin.com/in/ana-souza/")
+    assert found["contact"]["id"] == ana["id"]
+    assert found["tie"]["interaction_count"] == 1
+    # Other browsers learn it from the feed: the identity, then the contact holding it.
+    new = changes()[before:]
+    assert [(c["entity"], c["op"]) for c in new] == [("identity", "upsert"), ("contact", "upsert")]
+
+    # Again: nothing to add, nothing written.
+    again = api.post(f"/api/v1/contacts/{ana['id']}/identities", json=HER_PROFILE)
+    assert again.status_code == 200
+    assert len(changes()) == before + 2
+
+
+def test_an_identity_another_contact_holds_is_refused_and_nothing_changes(api, log, table_counts):
+    ana = log("email", contact=ANA_MAIL)["contact"]
+    log("message", contact=ANA_IN)
+    counts = table_counts()
+    r = api.post(f"/api/v1/contacts/{ana['id']}/identities", json=HER_PROFILE)
+    assert_error(r, 409)
+    assert "ana-souza" in r.json["message"]
+    assert table_counts() == counts
+
+
+def test_identities_are_validated(api, log, table_counts):
+    ana = log("email", contact=ANA_MAIL)["contact"]
+    counts = table_counts()
+    path = f"/api/v1/contacts/{ana['id']}/identities"
+    assert_error(api.post(path, json={"identities": []}), 422, "identities")
+    assert_error(api.post(path, json={}), 422, "identities")
+    bad = {"identities": [{"kind": "phone", "value": "123"}]}
+    assert_error(api.post(path, json=bad), 422, "kind")
+    assert_error(api.post("/api/v1/contacts/999999/identities", json=HER_PROFILE), 404)
+    assert table_counts() == counts
+
+
+def test_merging_moves_the_history_and_the_tie_counts_both(app, api, log, changes):
+    mail = log("email", contact=ANA_MAIL, occurred_at=days_ago(40), initiated_by="them")
+    for n in (2, 9):
+        log("email", contact_id=mail["contact"]["id"], occurred_at=days_ago(n))
+    linked = log("coffee", contact=ANA_IN, occurred_at=days_ago(1), favor={"direction": "given"})
+    into, other = mail["contact"]["id"], linked["contact"]["id"]
+    api.patch(f"/api/v1/contacts/{other}", json={"notes": "Met at PyCon"})
+    separate = [lookup(api, email="ana@example.com")["tie"], linked["tie"]]
+    before = len(changes())
+
+    r = api.post(f"/api/v1/contacts/{into}/merge", json={"contact_id": other})
+    assert r.status_code == 200, r.json
+    merged = r.json
+    assert merged["id"] == into and merged["name"] == "Ana Souza"
+    assert merged["notes"] == "Met at PyCon"
+    assert {i["value"] for i in merged["identities"]} == {"ana@example.com", "ana-souza"}
+    tie = merged["tie"]
+    assert tie["interaction_count"] == 4
+    assert tie["reciprocity"]["given"] == 1
+    assert tie["last_interaction"]["kind"] == "coffee"
+    assert tie["score"] > max(t["score"] for t in separate)
+    # Both of her pages now show the one contact; the other one is gone.
+    for query in ({"email": "ana@example.com"}, {"linkedin": "ana-souza"}):
+        assert lookup(api, **query)["contact"]["id"] == into
+    assert_error(api.get(f"/api/v1/contacts/{other}"), 404)
+    history = api.get(f"/api/v1/contacts/{into}/interactions").json["interactions"]
+    assert len(history) == 4
+    # The kept aggregates are what a rebuild of the ledger makes of it.
+    assert_same_stats(stats_snapshot(app), rebuilt_snapshot(app))
+    # The feed tells other browsers each move, the deletion, and the merged contact last.
+    new = changes()[before:]
+    assert [(c["entity"], c["op"]) for c in new] == [
+        ("identity", "upsert"),
+        ("interaction", "upsert"),
+        ("contact", "delete"),
+        ("contact", "upsert"),
+    ]
+    assert new[0]["data"]["contact_id"] == into
+    assert new[1]["data"]["contact_id"] == into
+    assert new[-1]["data"]["tie"]["interaction_count"] == 4
+
+
+def test_merging_after_random_writes_keeps_every_aggregate_exact(app, api):
+    run_random_writes(api, random.Random(5), steps=30)
+    contacts = sorted(c["id"] for c in api.get("/api/v1/contacts").json["contacts"])
+    assert len(contacts) >= 2
+    r = api.post(f"/api/v1/contacts/{contacts[0]}/merge", json={"contact_id": contacts[-1]})
+    assert r.status_code == 200, r.json
+    assert_same_stats(stats_snapshot(app), rebuilt_snapshot(app))
+
+
+def test_a_merge_that_cannot_be_is_refused_and_changes_nothing(api, log, other_api, table_counts):
+    ana = log("email", contact=ANA_MAIL)["contact"]["id"]
+    alices = other_api.post("/api/v1/contacts", json={"name": "Bob"}).json["id"]
+    counts = table_counts()
+    merge = f"/api/v1/contacts/{ana}/merge"
+    assert_error(api.post(merge, json={"contact_id": ana}), 422, "contact_id")
+    assert_error(api.post(merge, json={"contact_id": 999999}), 404)
+    assert_error(api.post(merge, json={"contact_id": alices}), 404)  # another user's
+    assert_error(api.post(f"/api/v1/contacts/{alices}/merge", json={"contact_id": ana}), 404)
+    assert_error(api.post(merge, json={"contact_id": "2"}), 422, "contact_id")
+    assert_error(api.post(merge, json={"contact_id": 2**31}), 422, "contact_id")
+    assert_error(api.post(merge, json={}), 422, "contact_id")
+    assert table_counts() == counts
