@@ -28,6 +28,8 @@ const HANDLERS = {
   disconnect: { from: ["page"], run: handleDisconnect },
   flushOutbox: { from: ["page", "content"], run: () => flushOutbox() },
   syncNow: { from: ["page"], run: () => syncChanges(true).then(() => ({ ok: true })) },
+  findContacts: { from: ["page"], run: handleFindContacts },
+  sameAs: { from: ["page"], run: handleSameAs },
 };
 
 function onMessage(msg, sender, sendResponse) {
@@ -96,8 +98,47 @@ async function handleLookup(msg, sender) {
     } else view = { state: "error", error: err.message };
   }
   view = { ...view, pending: queued.length, ui };
-  await setTabState(tabId, { ...view, name: (view.contact && view.contact.name) || name, site: msg.site });
+  // The page's identities stay with the tab, for the popup's "same person as...".
+  await setTabState(tabId, { ...view, name: (view.contact && view.contact.name) || name, site: msg.site, identities });
   return view;
+}
+
+// The popup's search for the contact the person on a tab may already be: best ties first.
+async function handleFindContacts(msg) {
+  const query = new URLSearchParams({ sort: "score", page_size: "8" });
+  const q = cleanText(msg.q, 200);
+  if (q) query.set("q", q);
+  try {
+    const body = await apiRequest("GET", `/api/v1/contacts?${query}`);
+    const found = isPlainObject(body) && Array.isArray(body.contacts) ? body.contacts.filter(isPlainObject) : [];
+    return { ok: true, contacts: found.map((c) => ({ ...compactContact(c), tie: compactTie(c.tie) })) };
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    return { ok: false, error: err.message };
+  }
+}
+
+// The person on a tab is `contactId`, whom the ledger knows by another name or address: the
+// page's identities join that contact, or, when they are a contact of their own, that contact
+// is merged into it. The tab's card then shows the one contact.
+async function handleSameAs(msg) {
+  const tab = Number.isInteger(msg.tabId) ? await getTabState(msg.tabId) : null;
+  const identities = cleanIdentities(tab && tab.identities);
+  const into = msg.contactId;
+  if (!identities.length || !Number.isInteger(into) || into < 1) return { ok: false, error: "No person on this tab to link." };
+  const own = tab.state === "known" && tab.contact ? tab.contact.id : null;
+  if (own === into) return { ok: true, contact: tab.contact };
+  try {
+    const contact = own
+      ? await apiRequest("POST", `/api/v1/contacts/${into}/merge`, { body: { contact_id: own } })
+      : await apiRequest("POST", `/api/v1/contacts/${into}/identities`, { body: { identities } });
+    await cacheForget(identities.map(identityKey), own ?? undefined);
+    await browser.tabs.sendMessage(msg.tabId, { type: "refresh" }).catch(() => {});
+    return { ok: true, contact: compactContact(contact) };
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    return { ok: false, error: err.message };
+  }
 }
 
 function lookupIdentity(identity) {
