@@ -749,8 +749,14 @@ def interaction_page(contact: Contact, limit: int, before: uuid.UUID | None = No
     }
 
 
-def get_contact(user: Owner, contact_id: int) -> Contact:
+def get_contact(user: Owner, contact_id: int, *, follow_merges: bool = False) -> Contact:
+    """The user's live contact `contact_id` (else a 404); with `follow_merges`, a contact merged
+    into another gives the one it became (a log queued before the merge still lands)."""
     contact = db.session.get(Contact, contact_id)
+    for _ in range(100):  # each merge points further on; a chain ends at a live contact
+        if not (follow_merges and contact is not None and contact.merged_into_id is not None):
+            break
+        contact = db.session.get(Contact, contact.merged_into_id)
     if contact is None or contact.user_id != user.id or contact.deleted_at is not None:
         abort(404, message=f"No contact {contact_id}.")
     return contact
@@ -920,11 +926,11 @@ def merge_contacts(user: Owner, into: Contact, other: Contact) -> Contact:
     if other.notes and other.notes not in into.notes:
         into.notes = f"{into.notes}\n\n{other.notes}" if into.notes else other.notes
     other.deleted_at = other.updated_at = now
+    other.merged_into_id = into.id
     if other.stats is not None:
         db.session.delete(other.stats)
-    record_change(
-        user, "contact", other.id, "delete", {"id": other.id, "deleted_at": now.isoformat()}
-    )
+    gone = {"id": other.id, "deleted_at": now.isoformat(), "merged_into": into.id}
+    record_change(user, "contact", other.id, "delete", gone)
     db.session.flush()
     _rebuild_stats(user, into)
     into.updated_at = now
@@ -962,7 +968,7 @@ def _fields_from(data: dict) -> dict:
 
 def _contact_for_new_interaction(user: Owner, data: dict) -> Contact:
     if "contact_id" in data:
-        return get_contact(user, data["contact_id"])
+        return get_contact(user, data["contact_id"], follow_merges=True)
     inline = data["contact"]
     identities = _unique(inline.get("identities", []))
     if not identities:
@@ -1184,7 +1190,11 @@ def update_interaction(user: Owner, row: Interaction, data: dict) -> Interaction
     if row.deleted_at is not None:
         abort(409, message="That interaction was deleted; a delete wins over an older edit.")
     old_contact = get_contact(user, row.contact_id)
-    new_contact = get_contact(user, data["contact_id"]) if "contact_id" in data else old_contact
+    new_contact = (
+        get_contact(user, data["contact_id"], follow_merges=True)
+        if "contact_id" in data
+        else old_contact
+    )
     before = event_of(row)
     for key, value in _fields_from(data).items():
         setattr(row, key, value)

@@ -110,6 +110,9 @@ class Contact(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
+    # Set when merged into another contact (and deleted): a log still addressed to this one, from
+    # a browser that was offline meanwhile, goes there instead of being refused.
+    merged_into_id: Mapped[int | None]
 
     identities: Mapped[list[Identity]] = relationship(
         back_populates="contact", cascade="all, delete-orphan", lazy="selectin"

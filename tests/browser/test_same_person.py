@@ -91,8 +91,7 @@ def test_a_second_contact_for_the_same_person_is_merged_after_a_confirming_click
     assert found["contact"]["name"] == "Jane Doe"
     assert found["tie"]["interaction_count"] == 4
     wait_until(
-        lambda: live_api.request("GET", f"/api/v1/contacts/{on_linkedin['id']}").status_code
-        == 404,
+        lambda: live_api.request("GET", f"/api/v1/contacts/{on_linkedin['id']}").status_code == 404,
         message="the second contact is gone",
     )
     popup.close()

@@ -107,6 +107,7 @@ def test_merging_moves_the_history_and_the_tie_counts_both(app, api, log, change
     ]
     assert new[0]["data"]["contact_id"] == into
     assert new[1]["data"]["contact_id"] == into
+    assert new[2]["data"]["merged_into"] == into
     assert new[-1]["data"]["tie"]["interaction_count"] == 4
 
 
@@ -132,3 +133,28 @@ def test_a_merge_that_cannot_be_is_refused_and_changes_nothing(api, log, other_a
     assert_error(api.post(merge, json={"contact_id": 2**31}), 422, "contact_id")
     assert_error(api.post(merge, json={}), 422, "contact_id")
     assert table_counts() == counts
+
+
+def test_a_log_still_addressed_to_a_merged_contact_lands_on_the_one_it_became(api, log):
+    """A browser that was offline during the merge sends its queued logs by the old id."""
+    ana = log("email", contact=ANA_MAIL)["contact"]["id"]
+    ana_in = log("message", contact=ANA_IN)["contact"]["id"]
+    souza = {"name": "A. Souza", "identities": [{"kind": "email", "value": "a.souza@work.example"}]}
+    third = log("call", contact=souza)["contact"]["id"]
+    # A chain: the third contact into the LinkedIn one, then that one into the email one.
+    assert (
+        api.post(f"/api/v1/contacts/{ana_in}/merge", json={"contact_id": third}).status_code == 200
+    )
+    assert api.post(f"/api/v1/contacts/{ana}/merge", json={"contact_id": ana_in}).status_code == 200
+
+    queued = log("coffee", contact_id=third)
+    assert queued["contact"]["id"] == ana
+    assert queued["tie"]["interaction_count"] == 4
+    # An edit moving an interaction to the old id moves it to her too.
+    other = log(
+        "meal", contact={"name": "Bo", "identities": [{"kind": "email", "value": "bo@x.io"}]}
+    )
+    r = api.patch(f"/api/v1/interactions/{other['interaction']['id']}", json={"contact_id": ana_in})
+    assert r.status_code == 200 and r.json["contact"]["id"] == ana
+    # Reading the merged contact itself is still a 404: it is gone.
+    assert_error(api.get(f"/api/v1/contacts/{ana_in}"), 404)
