@@ -238,6 +238,12 @@ def test_following_the_feed_from_zero_rebuilds_contacts_and_interactions(device)
     ]
     _assert_replay_matches(chrome, changes + more)
 
+    # A merge (Dan was Bob under another address) replays as the edits it made.
+    _ok(firefox.post(f"/api/v1/contacts/{ids['bob']}/merge", json={"contact_id": ids["dan"]}))
+    merged, _ = follow_feed(chrome, since=cursor)
+    assert ("contact", str(ids["dan"])) in {(c["entity"], c["id"]) for c in merged}
+    _assert_replay_matches(chrome, changes + merged)
+
 
 def test_feed_arguments_are_validated(device):
     dev = device()
