@@ -52,7 +52,8 @@ function offerSameAs(tabId, t) {
   $("same").hidden = false;
   $("same-ask").textContent = own ? "Also in your ledger as someone else?" : "Already in your ledger under another name or address?";
   const input = $("find").elements.q;
-  input.value = String(t.name || "").split(/\s+/)[0] || "";
+  // The given name finds them whatever surname or initial the other contact has ("Dr." is no name).
+  input.value = String(t.name || "").split(/\s+/).find((word) => word && !word.endsWith(".")) || "";
   let asked = 0;
   let timer = null;
   const search = async () => {
