@@ -193,9 +193,10 @@ class Aggregate:
 
     def _move_to(self, t: float, settings: ModelSettings) -> None:
         half = settings.half_lives()
-        if self.as_of:
-            for name, family in _DECAYED.items():
-                setattr(self, name, getattr(self, name) * 2.0 ** (-(t - self.as_of) / half[family]))
+        # Also from as_of 0 (nothing applied yet, or an event at the epoch itself): sums of zero
+        # stay zero, and an epoch event's mass must decay like any other.
+        for name, family in _DECAYED.items():
+            setattr(self, name, getattr(self, name) * 2.0 ** (-(t - self.as_of) / half[family]))
         self.as_of = t
 
     def decayed(self, at: float, settings: ModelSettings) -> dict[str, float]:
@@ -319,13 +320,12 @@ def rebuild(events: list[Event], settings: ModelSettings) -> Aggregate:
     for event in sorted(events, key=lambda e: e.occurred_at):
         t = event.occurred_at.timestamp()
         if t > as_of:  # Aggregate._move_to
-            if as_of:
-                d_freq = 2.0 ** (-(t - as_of) / h_freq)
-                d_emo = 2.0 ** (-(t - as_of) / h_emo)
-                d_rec = 2.0 ** (-(t - as_of) / h_rec)
-                freq, me, them, mutual = freq * d_freq, me * d_freq, them * d_freq, mutual * d_freq
-                close = close * d_emo
-                given, received = given * d_rec, received * d_rec
+            d_freq = 2.0 ** (-(t - as_of) / h_freq)
+            d_emo = 2.0 ** (-(t - as_of) / h_emo)
+            d_rec = 2.0 ** (-(t - as_of) / h_rec)
+            freq, me, them, mutual = freq * d_freq, me * d_freq, them * d_freq, mutual * d_freq
+            close = close * d_emo
+            given, received = given * d_rec, received * d_rec
             as_of = t
         if t == as_of:
             d_freq = d_emo = d_rec = 1.0

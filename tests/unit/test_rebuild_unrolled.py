@@ -14,7 +14,7 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 instants = st.one_of(
     st.integers(0, 20 * 365 * 86400).map(lambda s: NOW - timedelta(seconds=s)),
     st.integers(0, 3).map(lambda d: NOW - timedelta(days=d)),  # repeated instants
-    st.just(EPOCH),  # as_of 0 means "not yet moved" to Aggregate._move_to
+    st.just(EPOCH),  # the earliest instant accepted: as_of 0, where nothing has moved yet
 )
 events = st.builds(
     Event,
