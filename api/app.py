@@ -121,14 +121,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _refuse_unparseable_json() -> None:
-    """400 for a JSON body the parser chokes on with something other than a syntax error
-    (nesting deeper than the recursion limit, an integer of more than 4300 digits), which
-    would otherwise surface as a 500 from inside the argument parser."""
-    if not request.is_json:
-        return
+    """415 for a body that is not declared JSON (the argument parser would ignore it and name
+    a missing field instead); 400 for a JSON body the parser chokes on with something other
+    than a syntax error (nesting deeper than the recursion limit, an integer of more than 4300
+    digits), which would otherwise surface as a 500 from inside the argument parser."""
     body = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413 beyond)
     if not body.strip():
         return
+    if not request.is_json:
+        abort(415, message="Send the body as JSON, with Content-Type: application/json.")
     try:
         json.loads(body)
     except (ValueError, RecursionError):

@@ -1,4 +1,4 @@
-"""Bad input: 400 for broken JSON, 422 naming the field, 413 for oversized bodies, 404 for unknown
+"""Bad input: 400 for broken JSON, 415 for a body not declared JSON, 422 naming the field, 413 for oversized bodies, 404 for unknown
 ids; one JSON error shape everywhere, never a 500, and a failed request changes no row."""
 
 import json
@@ -30,8 +30,16 @@ def put_body(**fields):
     return {"kind": "call", "contact_id": "{cid}", **fields}
 
 
+class Form(str):
+    """A raw body sent as a web form would (curl -d's default), not as JSON."""
+
+
 # (method, path, json body or raw string, status, field named in the error)
 BAD = [
+    # A body not declared JSON: said so, not ignored for a "missing field" error.
+    ("put", "/api/v1/interactions/{new}", Form('{"kind": "call", "contact_id": 1}'), 415, None),
+    ("post", "/api/v1/pair", Form("code=ABCD-EFGH&device_name=x"), 415, None),
+    ("patch", "/api/v1/settings", Form("recency_half_life_days=5"), 415, None),
     # Not JSON at all.
     ("put", "/api/v1/interactions/{new}", "{bad json", 400, None),
     ("put", "/api/v1/interactions/{new}", '{"kind": "call",}', 400, None),
@@ -231,6 +239,10 @@ def send(api, method, path, body, ids):
     path = path.format(new=uuid.uuid4(), unknown=UNKNOWN, **ids)
     if body is None:
         return getattr(api, method)(path)
+    if isinstance(body, Form):
+        return getattr(api, method)(
+            path, data=body, content_type="application/x-www-form-urlencoded"
+        )
     if isinstance(body, str):  # raw bytes, sent as JSON
         return getattr(api, method)(path, data=body, content_type="application/json")
     return getattr(api, method)(path, json=_fill(body, ids))
@@ -250,6 +262,7 @@ def table_rows(app) -> dict[str, list]:
 
 GROUPS = {
     400: "not JSON",
+    415: "not declared JSON",
     422: "invalid field",
     404: "unknown id or route",
     405: "wrong method",
