@@ -3,6 +3,7 @@ the same transaction, so a lookup never has to scan a contact's history."""
 
 from __future__ import annotations
 
+import math
 import threading
 import uuid
 from bisect import bisect_left, bisect_right, insort
@@ -626,23 +627,32 @@ def _tie(
         }
     cadence = scoring.cadence_days(agg)
     return {
-        "score": round(value, 1),
+        "score": _number(value, 1),
         "band": scoring.band(value, agg, at, settings),
         "layer": scoring.layer(rank),
         "rank": rank,
-        "components": {k: round(v, 4) for k, v in parts.items()},
+        "components": {k: _number(v, 4) for k, v in parts.items()},
         "last_interaction": last,
         "reciprocity": scoring.reciprocity_ledger(agg),
         "interaction_count": agg.count,
         "first_interaction_at": datetime.fromtimestamp(agg.first_at, at.tzinfo)
         if agg.first_at
         else None,
-        "cadence_days": round(cadence, 1) if cadence is not None else None,
-        "trend_30d": round(_trend(contact_id, agg, at, settings, recent, value), 1)
+        "cadence_days": _number(cadence, 1) if cadence is not None else None,
+        "trend_30d": _number(_trend(contact_id, agg, at, settings, recent, value), 1)
         if with_trend
         else None,
         "computed_at": at,
     }
+
+
+def _number(value: float, digits: int) -> float:
+    """A number of a tie, rounded. orjson writes NaN and ±Infinity as null (where json.dumps
+    raised), so one is refused here, loudly: it can only be a bug, since validated input cannot
+    make one (tests/hardening)."""
+    if not math.isfinite(value):
+        raise ValueError(f"a tie's number is not finite: {value!r}")
+    return round(value, digits)
 
 
 def _trend(contact_id: int, agg, at: datetime, settings, recent=None, now=None) -> float:
