@@ -3,6 +3,7 @@ the same transaction, so a lookup never has to scan a contact's history."""
 
 from __future__ import annotations
 
+import math
 import threading
 import uuid
 from bisect import bisect_left, bisect_right, insort
@@ -287,8 +288,6 @@ def refresh_scores_if_stale(user: Owner) -> None:
             if current is None:
                 return
             user = auth.account_of(current)
-            if has_request_context():
-                g.user = user  # the list shows scores under the settings it ranks them by
             if not _scores_stale(user.scores_refreshed_at):
                 return  # another request refreshed them meanwhile
             settings = model_settings(user)
@@ -314,6 +313,25 @@ def refresh_scores_if_stale(user: Owner) -> None:
             conn.execute(update(User).where(User.id == user.id).values(scores_refreshed_at=now))
     except OperationalError:  # another writer holds the database: the next list will retry
         current_app.logger.info("score refresh deferred: database busy")
+
+
+def read_in_one_snapshot(user: Owner) -> Account:
+    """Begin a read's transaction as one snapshot and return the user as of it, which also
+    becomes `g.user`: the settings an answer computes its ties under are then those that made
+    the scores it reads. (The token check read the user earlier; a PATCH /settings may have
+    rescored everything since, and a refresh that gave way did not read it again.)
+
+    PostgreSQL: REPEATABLE READ, since READ COMMITTED gives each statement a snapshot of its
+    own, and a rescore committed between two of them would mix into the answer. SQLite: a read
+    transaction is one snapshot from its first read (WAL).
+    """
+    sqlite = db.engine.dialect.name == "sqlite"
+    options = {} if sqlite else {"isolation_level": "REPEATABLE READ"}
+    conn = db.session.connection(execution_options=options)
+    fresh = auth.account_of(conn.execute(_REREAD_USER, {"user_id": user.id}).one())
+    if has_request_context():
+        g.user = fresh
+    return fresh
 
 
 def _scores_stale(stamp: datetime | None) -> bool:
@@ -609,23 +627,32 @@ def _tie(
         }
     cadence = scoring.cadence_days(agg)
     return {
-        "score": round(value, 1),
+        "score": _number(value, 1),
         "band": scoring.band(value, agg, at, settings),
         "layer": scoring.layer(rank),
         "rank": rank,
-        "components": {k: round(v, 4) for k, v in parts.items()},
+        "components": {k: _number(v, 4) for k, v in parts.items()},
         "last_interaction": last,
         "reciprocity": scoring.reciprocity_ledger(agg),
         "interaction_count": agg.count,
         "first_interaction_at": datetime.fromtimestamp(agg.first_at, at.tzinfo)
         if agg.first_at
         else None,
-        "cadence_days": round(cadence, 1) if cadence is not None else None,
-        "trend_30d": round(_trend(contact_id, agg, at, settings, recent, value), 1)
+        "cadence_days": _number(cadence, 1) if cadence is not None else None,
+        "trend_30d": _number(_trend(contact_id, agg, at, settings, recent, value), 1)
         if with_trend
         else None,
         "computed_at": at,
     }
+
+
+def _number(value: float, digits: int) -> float:
+    """A number of a tie, rounded. orjson writes NaN and ±Infinity as null (where json.dumps
+    raised), so one is refused here, loudly: it can only be a bug, since validated input cannot
+    make one (tests/hardening)."""
+    if not math.isfinite(value):
+        raise ValueError(f"a tie's number is not finite: {value!r}")
+    return round(value, digits)
 
 
 def _trend(contact_id: int, agg, at: datetime, settings, recent=None, now=None) -> float:
@@ -654,7 +681,7 @@ class _LastInteraction:
     note: str
 
 
-def lookup(user: Owner, kind: str, value: str) -> dict | None:
+def lookup(user: Account, kind: str, value: str) -> dict | None:
     """`contact_dict` of the contact holding an identity (None if nobody does): what the
     overlay asks for on every page, in one statement (three for a tie active in the last 30
     days) instead of a dozen ORM queries."""
@@ -663,6 +690,8 @@ def lookup(user: Owner, kind: str, value: str) -> dict | None:
     if not rows:
         return None
     row = rows[0]
+    # The settings read with the scores (the token check read them a statement earlier).
+    user = replace(user, settings=row.owner_settings, scores_refreshed_at=row.owner_refreshed_at)
     stats = row if row.stats_contact_id is not None else None
     version = (row.ledger_version, row.owner_refreshed_at)
     rank = _rank_of_stored(user, row.score, version) if stats else None

@@ -255,11 +255,18 @@ def components(agg: Aggregate, at: datetime, settings: ModelSettings) -> dict[st
 
 
 def score(parts: dict[str, float], settings: ModelSettings) -> float:
-    """Weighted sum of the components, 0-100."""
+    """Weighted sum of the components, 0-100.
+
+    Never NaN or infinite, which only a bug could make: stored, SQLite would keep NULL and
+    PostgreSQL rank it above every number; answered, orjson would write null.
+    """
     total = sum(max(w, 0.0) for w in settings.weights.values()) or 1.0
-    return (
+    value = (
         100.0 * sum(max(settings.weights.get(c, 0.0), 0.0) * parts[c] for c in COMPONENTS) / total
     )
+    if not math.isfinite(value):
+        raise ValueError(f"score is not finite: {value!r} from {parts}")
+    return value
 
 
 def cadence_days(agg: Aggregate) -> float | None:

@@ -6,6 +6,10 @@ through: the lookup and the log do, since their dicts are built in the schema's 
 (tests/server/test_answers.py checks that the body equals the schema's own dump). orjson
 writes dates and ids as the schema's fields do (ISO 8601, hyphenated), several times faster
 than the standard library. The schema still documents the answer in the OpenAPI spec.
+
+orjson writes NaN and ±Infinity as null, where json.dumps raised. The only floats of these
+answers are a tie's numbers, which `ledger._number` refuses when not finite: a number never
+silently becomes null.
 """
 
 import orjson

@@ -28,6 +28,8 @@ class Contacts(MethodView):
         """Contacts, strongest first by default (`sort=score|name|recent`), paged; `q` keeps
         those whose name or one of whose identities contains it (case-insensitive)."""
         ledger.refresh_scores_if_stale(g.user)
+        # Everything below reads one snapshot, under the settings that made its scores.
+        ledger.read_in_one_snapshot(g.user)
         query = (
             select(Contact)
             .join(ContactStats, ContactStats.contact_id == Contact.id, isouter=True)
@@ -84,7 +86,8 @@ class ContactItem(MethodView):
     @blp.response(200, ContactOutSchema)
     def get(self, contact_id):
         """One contact with its tie."""
-        return ledger.contact_dict(ledger.get_contact(g.user, contact_id), g.user)
+        user = ledger.read_in_one_snapshot(g.user)
+        return ledger.contact_dict(ledger.get_contact(user, contact_id), user)
 
     @blp.arguments(ContactPatchSchema())
     @blp.response(200, ContactOutSchema)

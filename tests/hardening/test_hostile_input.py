@@ -11,9 +11,13 @@ the hand-picked list to arbitrary Unicode.
 from __future__ import annotations
 
 import json
+import math
+import uuid
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from api import scoring
 
 HOSTILE_TEXT = {
     "sql quote": "Robert'); DROP TABLE contacts;--",
@@ -30,6 +34,7 @@ HOSTILE_TEXT = {
     "json-looking": '{"name": "other", "id": 1}',
 }
 LONG = "x" * 10_000
+EMAIL = {"kind": "email", "value": "numbers@example.com"}
 
 
 def error_names(r, field: str) -> None:
@@ -136,6 +141,89 @@ def test_malformed_bodies_are_400_or_413(api):
     error_names(r, "weights")
     r = api.post("/api/v1/interactions", json={"contact_id": float("inf"), "kind": "call"})
     error_names(r, "contact_id")
+
+
+# Numbers no float holds, as a client may send them in JSON: Python's parser reads the first
+# five as inf, -inf, nan, inf, -inf; the arithmetic is not JSON; the integers overflow a float
+# (the longest stay under the parser's 4300-digit limit).
+HOSTILE_NUMBERS = [
+    "1e309",
+    "-1e309",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e308*10",
+    str(2**63),
+    str(10**30),
+    "9" * 4000,
+    "-" + "9" * 4000,
+]
+# Every body field that reaches a number, and the field the error names. "X" stands for the
+# hostile number, "CID" for the seeded contact's id, both written raw into the JSON text.
+X = "X"
+HALF_LIVES = [f"{family}_half_life_days" for family in scoring.ModelSettings().half_lives()]
+
+
+def _new(**fields) -> dict:
+    return {"kind": "call", "contact_id": "CID", **fields}
+
+
+NUMBER_FIELDS = [
+    ("patch", "/api/v1/settings", {"weights": {"recency": X}}, "weights"),
+    ("patch", "/api/v1/settings", {"kind_weights": {"call": X}}, "kind_weights"),
+    ("patch", "/api/v1/settings", {"kind_closeness": {"call": X}}, "kind_closeness"),
+    *[("patch", "/api/v1/settings", {name: X}, name) for name in HALF_LIVES],
+    ("put", "/api/v1/interactions/NEW", {"kind": "call", "contact_id": X}, "contact_id"),
+    ("put", "/api/v1/interactions/NEW", _new(closeness=X), "closeness"),
+    ("put", "/api/v1/interactions/NEW", _new(favor={"direction": "given", "value": X}), "value"),
+    ("put", "/api/v1/interactions/NEW", _new(occurred_at=X), "occurred_at"),
+    ("post", "/api/v1/interactions", _new(closeness=X), "closeness"),
+    ("patch", "/api/v1/interactions/IID", {"closeness": X}, "closeness"),
+    ("patch", "/api/v1/interactions/IID", {"favor": {"direction": "given", "value": X}}, "value"),
+    ("patch", "/api/v1/interactions/IID", {"occurred_at": X}, "occurred_at"),
+    ("patch", "/api/v1/interactions/IID", {"contact_id": X}, "contact_id"),
+]
+NUMBER_PARAMETERS = [
+    ("/api/v1/contacts", "page"),
+    ("/api/v1/contacts", "page_size"),
+    ("/api/v1/changes", "since"),
+    ("/api/v1/changes", "limit"),
+    ("/api/v1/contacts/CID/interactions", "limit"),
+]
+
+
+def test_hostile_numbers_are_refused_with_a_4xx_and_change_nothing(api):
+    logged = api.put(
+        f"/api/v1/interactions/{uuid.uuid4()}",
+        json={"kind": "coffee", "contact": {"name": "Numbers", "identities": [EMAIL]}},
+    ).get_json()
+    ids = {"CID": str(logged["contact"]["id"]), "IID": logged["interaction"]["id"]}
+    settings = api.get("/api/v1/settings").get_json()
+    cursor = api.get("/api/v1/changes").get_json()["cursor"]
+
+    for number in HOSTILE_NUMBERS:
+        for method, path, body, field in NUMBER_FIELDS:
+            path = path.replace("NEW", str(uuid.uuid4())).replace("IID", ids["IID"])
+            text = json.dumps(body).replace('"CID"', ids["CID"]).replace('"X"', number)
+            r = getattr(api, method)(path, data=text, content_type="application/json")
+            expected = "JSON" if number == "1e308*10" else field  # not JSON at all: a 400
+            try:
+                error_names(r, expected)
+            except AssertionError as exc:
+                raise AssertionError(f"{method.upper()} {path} {field}={number[:20]}") from exc
+        for path, name in NUMBER_PARAMETERS:
+            r = api.get(path.replace("CID", ids["CID"]), query_string={name: number})
+            error_names(r, name)
+        for path in ("/api/v1/contacts/", "/api/v1/interactions/", "/api/v1/devices/"):
+            assert api.get(path + number).status_code in (404, 405), (path, number)
+
+    # Nothing was written (every write adds to the changes feed), and every number answered is
+    # one: a float never became null on its way out.
+    assert api.get("/api/v1/changes").get_json()["cursor"] == cursor
+    assert api.get("/api/v1/settings").get_json() == settings
+    tie = api.get("/api/v1/lookup", query_string={"email": EMAIL["value"]}).get_json()["tie"]
+    numbers = [tie["score"], *tie["components"].values(), tie["trend_30d"]]
+    assert all(isinstance(n, int | float) and math.isfinite(n) for n in numbers), tie
 
 
 HOSTILE_IDENTITIES = [

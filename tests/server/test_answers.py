@@ -2,10 +2,13 @@
 such body must be exactly what the schema would have produced from the same answer."""
 
 import json
+import math
 
+import orjson
 import pytest
 from server_helpers import JANE, new_id
 
+from api import scoring
 from api.resources import answers, interactions, lookup
 from api.schemas import InteractionResultSchema, LookupResultSchema
 
@@ -59,3 +62,33 @@ def test_every_kind_of_log_answers_as_the_schema_dumps(api, log, encoded):
     assert r.status_code == 201
     assert len(encoded) == 7
     assert_as_the_schema_dumps(encoded, InteractionResultSchema())
+
+
+BUGS = {  # a function of the model, and what a bug in it returns
+    "components": lambda *args: dict.fromkeys(scoring.COMPONENTS, math.nan),
+    "cadence_days": lambda *args: math.inf,
+    "trend": lambda *args, **kwargs: -math.inf,
+}
+
+
+@pytest.mark.parametrize("function", BUGS)
+def test_a_number_that_is_not_finite_fails_loudly_never_answers_null(
+    api, log, table_counts, monkeypatch, function
+):
+    """Validated input cannot make one (tests/hardening); a bug that did must not reach a
+    browser as a null (orjson) or a bare NaN (the schema's encoder), nor be stored (SQLite
+    would keep NULL): the request fails and changes nothing."""
+    assert orjson.dumps([math.nan, math.inf]) == b"[null,null]"  # hence the check
+    contact_id = log("coffee")["contact"]["id"]
+    monkeypatch.setattr(scoring, function, BUGS[function])
+    before = table_counts()
+
+    answers = {
+        "lookup": api.get("/api/v1/lookup?email=jane@example.com"),
+        "contact": api.get(f"/api/v1/contacts/{contact_id}"),
+        "log": api.put(f"/api/v1/interactions/{new_id()}", json={"kind": "call", "contact": JANE}),
+    }
+
+    for read, r in answers.items():
+        assert r.status_code == 500 and r.json["code"] == "internal_error", (read, r.get_data())
+    assert table_counts() == before

@@ -1,11 +1,13 @@
 """Stored scores rank the contacts list; they decay with time, so a list refreshes them when old."""
 
+import threading
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import g
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, event, select, text, update
 
 from api import auth, ledger
 from api.models import ContactStats, User, db
@@ -69,8 +71,150 @@ def test_a_refresh_scores_with_the_settings_in_force_not_those_its_request_read(
 
     with app.test_request_context():
         ledger.refresh_scores_if_stale(replace(read_by_the_token_check, scores_refreshed_at=None))
-        # The list that ran it then shows each tie under the settings it ranked them by.
-        assert g.user.settings == {"recency_half_life_days": 5}
 
     refreshed = stored_scores(app)
     assert refreshed == pytest.approx(rescored, abs=0.01)  # the same, a few seconds' decay apart
+
+
+# ---- a read shows its ties under the settings that made the scores it reads --------------------
+# Defaults rank Bob (an email today) above Ann (a meal four months ago); half-lives of ten years
+# keep Ann's meal fresh and rank her first. They also change the stored aggregates and scores.
+LONG_MEMORY = {
+    "recency_half_life_days": 3650,
+    "frequency_half_life_days": 3650,
+    "emotional_half_life_days": 3650,
+}
+
+
+@pytest.fixture
+def ann_and_bob(api, log):
+    """Ann and Bob logged, and the scores stamped by a list (as on a server in use)."""
+    old_meal = (datetime.now(UTC) - timedelta(days=120)).isoformat()
+    ann = log("meal", contact=person("Ann"), closeness=5, occurred_at=old_meal)["contact"]["id"]
+    bob = log("email", contact=person("Bob"))["contact"]["id"]
+    assert api.get("/api/v1/contacts").status_code == 200
+    return ann, bob
+
+
+def account_now(app) -> auth.Account:
+    """The user as a token check reading now would see it."""
+    with app.app_context():
+        account = auth.account_of(db.session.get(User, auth.default_user().id))
+        db.session.rollback()
+        return account
+
+
+def ties(api, *contact_ids) -> dict[int, tuple[float, int]]:
+    """(score, rank) of each contact, one GET each."""
+    out = {}
+    for contact_id in contact_ids:
+        tie = api.get(f"/api/v1/contacts/{contact_id}").json["tie"]
+        out[contact_id] = (tie["score"], tie["rank"])
+    return out
+
+
+def listed(answer) -> dict[int, tuple[float, int]]:
+    return {c["id"]: (c["tie"]["score"], c["tie"]["rank"]) for c in answer.json["contacts"]}
+
+
+def the_token_check_reads(monkeypatch, account: auth.Account) -> None:
+    """Requests from now on act as if their token check had read `account` (as one does that
+    read the user just before a PATCH /settings committed)."""
+    real = auth.authenticate
+
+    def earlier_token_check():
+        real()
+        g.user = account
+
+    monkeypatch.setattr(auth, "authenticate", earlier_token_check)
+
+
+def same_ties(got: dict, expected: dict) -> bool:
+    """Equal ranks and scores (a tenth apart at most: the seconds between two reads)."""
+    return got.keys() == expected.keys() and all(
+        got[c][1] == expected[c][1] and abs(got[c][0] - expected[c][0]) <= 0.1 for c in got
+    )
+
+
+@pytest.mark.parametrize("read", ["list", "contact", "lookup"])
+def test_a_read_shows_ties_under_the_settings_in_force_not_those_its_token_check_read(
+    app, api, ann_and_bob, monkeypatch, read
+):
+    ann, bob = ann_and_bob
+    before_the_patch = account_now(app)
+    assert api.patch("/api/v1/settings", json=LONG_MEMORY).status_code == 200
+    expected = ties(api, ann, bob)
+    assert expected[ann][1] == 1  # the new settings do rank Ann first
+
+    the_token_check_reads(monkeypatch, before_the_patch)
+    if read == "list":
+        got = listed(api.get("/api/v1/contacts?sort=score"))
+    elif read == "contact":
+        got = ties(api, ann, bob)
+    else:
+        answers = [api.get(f"/api/v1/lookup?email={n}@x.io").json["tie"] for n in ("ann", "bob")]
+        got = {c: (t["score"], t["rank"]) for c, t in zip((ann, bob), answers, strict=True)}
+
+    assert same_ties(got, expected), (got, expected)
+
+
+@contextmanager
+def a_writer_holding_the_user(app):
+    """Another request mid-write: it holds the user's row (PostgreSQL) or the database's write
+    lock (SQLite) until the block ends."""
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.connect() as conn, conn.begin() as writing:
+            conn.execute(text("UPDATE users SET username = username"))
+            yield
+            writing.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_a_list_whose_refresh_gives_way_shows_ties_under_the_settings_in_force(
+    app, api, ann_and_bob, monkeypatch
+):
+    ann, bob = ann_and_bob
+    before_the_patch = account_now(app)
+    assert api.patch("/api/v1/settings", json=LONG_MEMORY).status_code == 200
+    expected = ties(api, ann, bob)
+    age_the_scores(app)  # so that the list's refresh runs, and meets the writer
+
+    the_token_check_reads(monkeypatch, replace(before_the_patch, scores_refreshed_at=LONG_AGO))
+    with a_writer_holding_the_user(app):
+        got = listed(api.get("/api/v1/contacts?sort=score"))
+
+    assert same_ties(got, expected), (got, expected)
+    assert account_now(app).scores_refreshed_at == LONG_AGO  # the refresh did give way
+
+
+def test_settings_committed_while_a_list_reads_do_not_mix_into_it(app, api, client, ann_and_bob):
+    """The list's statements read one snapshot: a rescore that commits between two of them
+    (PostgreSQL gives each statement its own by default) shows in none of them."""
+    ann, bob = ann_and_bob
+    expected = ties(api, ann, bob)  # under the defaults: Bob first
+    patched = []
+
+    def patch():
+        patched[0] = api.patch("/api/v1/settings", json=LONG_MEMORY).status_code
+
+    def patch_settings_meanwhile(conn, cursor, statement, *args):
+        # Just before the list reads its page of contacts, another request's PATCH commits.
+        if not patched and statement.lstrip().upper().startswith("SELECT CONTACTS.ID"):
+            patched.append("running")  # the PATCH's own statements pass through here too
+            other = threading.Thread(target=patch)
+            other.start()
+            other.join()
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", patch_settings_meanwhile)
+    try:
+        got = listed(api.get("/api/v1/contacts?sort=score"))
+    finally:
+        event.remove(engine, "before_cursor_execute", patch_settings_meanwhile)
+
+    assert patched == [200]
+    assert same_ties(got, expected), (got, expected)
+    assert ties(api, ann, bob)[ann][1] == 1  # and the next list shows the new settings

@@ -363,3 +363,17 @@ def test_removing_everything_leaves_no_residue():
     kept.set_bounds(None, None)
     assert kept == Aggregate()
     assert scoring.score_at(kept, NOW, SETTINGS) == 0.0
+
+
+@pytest.mark.parametrize(
+    "settings, parts",
+    [
+        (SETTINGS, dict.fromkeys(scoring.COMPONENTS, math.nan)),
+        (replace(SETTINGS, weights={"recency": math.inf}), dict.fromkeys(scoring.COMPONENTS, 1.0)),
+    ],
+    ids=["a component", "a weight"],
+)
+def test_a_score_that_is_not_finite_is_an_error_not_a_value(settings, parts):
+    # Stored, SQLite would keep NULL; answered, orjson would write null.
+    with pytest.raises(ValueError, match="not finite"):
+        scoring.score(parts, settings)
