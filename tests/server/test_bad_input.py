@@ -1,5 +1,6 @@
-"""Bad input: 400 for broken JSON, 415 for a body not declared JSON, 422 naming the field, 413 for oversized bodies, 404 for unknown
-ids; one JSON error shape everywhere, never a 500, and a failed request changes no row."""
+"""Bad input: 400 for broken JSON, 415 for a body not declared JSON, 422 naming the field, 413
+for oversized bodies, 404 for unknown ids; one JSON error shape everywhere, never a 500, and a
+failed request changes no row."""
 
 import json
 import uuid
