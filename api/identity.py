@@ -12,7 +12,10 @@ KINDS = ("linkedin", "email")
 
 # Internal member ids (`/in/ACoAA...`) are case-sensitive, unlike vanity slugs.
 _MEMBER_ID = re.compile(r"^ACo[A-Za-z0-9_-]{10,}$")
-_SLUG_CHARS = re.compile(r"^[^\s/?#<>\"'`\\]{1,200}$", re.UNICODE)
+# Letters and digits of any script, and - _ . (LinkedIn allows letters, numbers and hyphens;
+# older slugs and member ids have the others): never symbols, punctuation or U+FFFD.
+_SLUG_PUNCTUATION = set("-_.")
+_SLUG_LENGTH = 200
 _EMAIL = re.compile(r"^[^@\s<>()\[\]\\,;:\"]{1,64}@[^@\s<>()\[\]\\,;:\"]+\.[^@\s<>()\[\]\\,;:\"]+$")
 # Path prefixes LinkedIn uses for a profile: /in/, the mobile /m/in/ and /mwlite/in/, legacy /pub/.
 _HEX_GROUP = re.compile(r"^[0-9a-fA-F]{1,3}$")
@@ -30,13 +33,17 @@ def linkedin_slug(value: str) -> str:
         raise IdentityError("empty LinkedIn profile")
     slug = _slug_from_url(text) if "/" in text or "linkedin." in text.lower() else text
     slug = unicodedata.normalize("NFC", unquote(slug)).strip()
-    if not _SLUG_CHARS.match(slug) or any(unicodedata.category(c)[0] == "C" for c in slug):
+    if not 0 < len(slug) <= _SLUG_LENGTH or not all(map(_slug_char, slug)):
         raise IdentityError(f"not a LinkedIn profile slug: {value[:80]!r}")
     # A canonical slug must read back as itself: no "%" (decoded again) and no "linkedin."
     # (read as a URL). Real slugs have neither.
     if "%" in slug or "linkedin." in slug.lower():
         raise IdentityError(f"not a LinkedIn profile slug: {value[:80]!r}")
     return slug if _MEMBER_ID.match(slug) else slug.lower()
+
+
+def _slug_char(c: str) -> bool:
+    return c in _SLUG_PUNCTUATION or unicodedata.category(c)[0] in "LMN"
 
 
 def _slug_from_url(text: str) -> str:

@@ -24,23 +24,26 @@ def commit_and_answer(row) -> dict:
     return {"interaction": ledger.interaction_dict(row), "contact": data, "tie": data["tie"]}
 
 
-def log(interaction_id: uuid.UUID, data: dict, *, stored_status: int = 200):
-    """Log a new interaction (201), or answer with the one already stored for it."""
+def log(interaction_id: uuid.UUID, data: dict):
+    """Log a new interaction (201), or answer with the one already stored for it (200: a replay
+    of its id, or its `external_ref` logged before for the contact)."""
     answer = ledger.log_interaction(g.user, g.device, interaction_id, data)
     if answer is not None:
         db.session.commit()
         return json_answer(answer, 201)
     row, created = ledger.record_interaction(g.user, g.device, interaction_id, data)
-    return json_answer(commit_and_answer(row), 201 if created else stored_status)
+    return json_answer(commit_and_answer(row), 201 if created else 200)
 
 
 @blp.route("/interactions")
 class Interactions(MethodView):
     @blp.arguments(InteractionInSchema())
     @blp.response(201, InteractionResultSchema)
+    @blp.alt_response(200, schema=InteractionResultSchema, description="Already stored")
     def post(self, data):
-        """Log an interaction with a server-assigned id."""
-        return log(uuid.uuid4(), data, stored_status=201)
+        """Log an interaction with a server-assigned id; an `external_ref` already logged for
+        the contact returns the stored interaction (200) instead of a second one."""
+        return log(uuid.uuid4(), data)
 
 
 @blp.route("/interactions/<uuid:interaction_id>")

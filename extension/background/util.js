@@ -27,7 +27,7 @@ function cleanIdentity(i) {
   }
   if (i.kind === "linkedin") {
     const value = i.value.normalize("NFC").trim();
-    if (!value || value.length > 200 || /[\s/?#<>"'`\\%\p{C}]/u.test(value)) return null;
+    if (value.length > 200 || !/^[\p{L}\p{M}\p{N}._-]+$/u.test(value)) return null;
     return { kind: "linkedin", value: /^ACo[A-Za-z0-9_-]{10,}$/.test(value) ? value : value.toLowerCase() };
   }
   return null;

@@ -58,13 +58,13 @@ const ST = {
     return null;
   },
 
-  // As the server does: percent-decoded, NFC, lowercased, except internal member ids (ACoAA...)
-  // which are case-sensitive; no control/format characters, no "%" left after decoding.
+  // As the server does: percent-decoded, NFC, letters and digits of any script and - _ .,
+  // lowercased except internal member ids (ACoAA...), which are case-sensitive.
   canonicalSlug(raw) {
     let s = ST.decoded(String(raw || ""));
     if (s === null) return null;
     s = s.normalize("NFC").trim();
-    if (!s || s.length > 200 || /[\s/?#<>"'`\\%\p{C}]/u.test(s) || /linkedin\./i.test(s)) return null;
+    if (s.length > 200 || !/^[\p{L}\p{M}\p{N}._-]+$/u.test(s) || /linkedin\./i.test(s)) return null;
     return /^ACo[A-Za-z0-9_-]{10,}$/.test(s) ? s : s.toLowerCase();
   },
 

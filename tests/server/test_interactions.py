@@ -169,6 +169,13 @@ def test_external_ref_is_recorded_once_per_contact(api, log, table_counts, chang
     assert other["interaction"]["id"] != first["interaction"]["id"]
     # A different message with Jane is a new interaction.
     assert log("email", external_ref="<other@mail>")["tie"]["interaction_count"] == 2
+    # Logged again with a server-assigned id: the same answer, 200 (not created).
+    again = api.post(
+        "/api/v1/interactions",
+        json={"kind": "email", "contact": JANE, "external_ref": "<CAF=abc@mail.gmail.com>"},
+    )
+    assert again.status_code == 200
+    assert again.json["interaction"]["id"] == first["interaction"]["id"]
 
 
 def test_post_logs_with_a_server_id_and_the_tie_grows(api, log):

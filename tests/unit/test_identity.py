@@ -114,6 +114,13 @@ def test_member_ids_keep_their_case():
         "jane\u200bdoe",  # zero-width space: an invisible twin of another slug
         "<script>",
         "x" * 201,
+        # Symbols and punctuation are no part of a slug; nor is a byte that is no UTF-8.
+        "javascript:alert(1)",
+        "jane-doe!",
+        "jane😀doe",
+        "%ff%fe",
+        "https://www.linkedin.com/in/%ff%fe/",
+        "jane�doe",
     ],
 )
 def test_not_a_profile_is_refused(bad):
