@@ -72,7 +72,7 @@ async function handleLookup(msg, sender) {
     for (const identity of identities) {
       const body = await lookupIdentity(identity);
       if (isPlainObject(body) && isPlainObject(body.contact)) {
-        await cachePut(body.contact, body.tie, keys);
+        await cachePut(body.contact, body.tie, keys, body.seq);
         view = { state: "known", contact: compactContact(body.contact), tie: compactTie(body.tie) };
         view.linkable = free.length > 0 || (await anyFree(identities.slice(identities.indexOf(identity) + 1), view.contact));
         break;
