@@ -681,21 +681,23 @@ class _LastInteraction:
     note: str
 
 
-def lookup(user: Account, kind: str, value: str) -> dict | None:
-    """`contact_dict` of the contact holding an identity (None if nobody does): what the
-    overlay asks for on every page, in one statement (three for a tie active in the last 30
-    days) instead of a dozen ORM queries."""
+def lookup(user: Account, kind: str, value: str) -> tuple[dict | None, int | None]:
+    """`contact_dict` of the contact holding an identity (None if nobody does), and the seq of
+    the newest change in the feed it reflects: what the overlay asks for on every page, in one
+    statement (three for a tie active in the last 30 days) instead of a dozen ORM queries."""
     params = {"user_id": user.id, "kind": kind, "value": value}
     rows = _connection().execute(_LOOKUP, params).all()
     if not rows:
-        return None
+        return None, None
     row = rows[0]
-    # The settings read with the scores (the token check read them a statement earlier).
+    # Scored with the settings read with that seq (the token check read them earlier), so a
+    # browser can tell whether a `settings` change in the feed came after this tie.
     user = replace(user, settings=row.owner_settings, scores_refreshed_at=row.owner_refreshed_at)
     stats = row if row.stats_contact_id is not None else None
     version = (row.ledger_version, row.owner_refreshed_at)
     rank = _rank_of_stored(user, row.score, version) if stats else None
-    return _contact_of(rows, _tie(row.id, stats, user, rank=rank, last=_last_of(row)))
+    tie = _tie(row.id, stats, user, rank=rank, last=_last_of(row))
+    return _contact_of(rows, tie), row.ledger_version
 
 
 def _contact_of(rows, tie: dict, **changed) -> dict:

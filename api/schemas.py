@@ -292,6 +292,13 @@ class InteractionResultSchema(Schema):
 class LookupResultSchema(Schema):
     contact = fields.Nested(ContactOutSchema, allow_none=True, required=True)
     tie = fields.Nested(TieSchema, allow_none=True, required=True)
+    seq = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "With a contact: the changes feed's seq this answer is as of (the "
+            "tie reflects every change up to it, and the settings in force then)"
+        },
+    )
 
 
 class ContactPageSchema(Schema):

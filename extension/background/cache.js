@@ -27,12 +27,13 @@ async function cacheGet(keys) {
   return null;
 }
 
-function cachePut(contact, tie, extraKeys = []) {
+// seq: the changes feed's position the tie is as of, when the server said (a lookup does).
+function cachePut(contact, tie, extraKeys = [], seq = null) {
   const c = compactContact(contact);
   if (!c) return Promise.resolve();
   return serial("ties", async () => {
     const { ties = {} } = await browser.storage.local.get("ties");
-    const entry = { contact: c, tie: compactTie(tie), at: Date.now() };
+    const entry = { contact: c, tie: compactTie(tie), at: Date.now(), seq: Number.isInteger(seq) ? seq : null };
     for (const k of new Set([...c.identities.map(identityKey), ...extraKeys])) ties[k] = entry;
     await browser.storage.local.set({ ties: trimCache(ties) });
   });
@@ -87,26 +88,32 @@ async function runSync(force) {
 function applyChanges(changes) {
   return serial("ties", async () => {
     const { ties = {} } = await browser.storage.local.get("ties");
-    const keysById = new Map();
+    const keysById = new Map(); // the feed's ids are strings, the contacts' numbers
     for (const [k, v] of Object.entries(ties)) {
-      const id = v.contact && v.contact.id;
+      const id = String(v.contact && v.contact.id);
       keysById.set(id, [...(keysById.get(id) || []), k]);
     }
+    // Does the tie cached under k reflect the change seq? Not known without its own seq.
+    const reflects = (k, seq) => Number.isInteger(ties[k]?.seq) && ties[k].seq >= seq;
     for (const ch of changes) {
-      if (isPlainObject(ch) && ch.entity === "settings") {
-        // Every score was recomputed: ties cached before are wrong, not merely old.
-        for (const k of Object.keys(ties)) delete ties[k];
-        keysById.clear();
+      if (!isPlainObject(ch)) continue;
+      if (ch.entity === "settings") {
+        // Every score was recomputed: ties scored before are wrong, not merely old. Only ties
+        // known to be scored since (looked up after the change) stay.
+        for (const k of Object.keys(ties)) if (!reflects(k, ch.seq)) delete ties[k];
         continue;
       }
-      if (!isPlainObject(ch) || ch.entity !== "contact") continue;
-      for (const k of keysById.get(ch.id) || []) delete ties[k];
-      keysById.delete(ch.id);
+      if (ch.entity !== "contact") continue;
+      const id = String(ch.id);
+      // A lookup since this change answered already: its tie is the newer one.
+      if ((keysById.get(id) || []).some((k) => reflects(k, ch.seq))) continue;
+      for (const k of keysById.get(id) || []) delete ties[k];
+      keysById.delete(id);
       if (ch.op === "delete" || !isPlainObject(ch.data)) continue;
       const c = compactContact({ id: ch.id, ...ch.data });
-      const entry = { contact: c, tie: compactTie(ch.data.tie), at: Date.now() };
+      const entry = { contact: c, tie: compactTie(ch.data.tie), at: Date.now(), seq: ch.seq };
       for (const i of c.identities) ties[identityKey(i)] = entry;
-      keysById.set(ch.id, c.identities.map(identityKey));
+      keysById.set(id, c.identities.map(identityKey));
     }
     await browser.storage.local.set({ ties: trimCache(ties) });
   });

@@ -74,7 +74,7 @@ async function handleLookup(msg, sender) {
     for (const identity of identities) {
       const body = await lookupIdentity(identity);
       if (isPlainObject(body) && isPlainObject(body.contact)) {
-        await cachePut(body.contact, body.tie, keys);
+        await cachePut(body.contact, body.tie, keys, body.seq);
         view = { state: "known", contact: compactContact(body.contact), tie: compactTie(body.tie) };
         view.linkable = free.length > 0 || (await anyFree(identities.slice(identities.indexOf(identity) + 1), view.contact));
         break;
@@ -91,9 +91,12 @@ async function handleLookup(msg, sender) {
     if (err.kind === "unauthorized" || err.kind === "unconfigured") view = { state: "unconfigured" };
     else if (err.kind === "offline") {
       const cached = await cacheGet(keys);
-      // Queued logs the cached tie may not count yet: those made after it was cached (one sent
-      // whose answer was lost stays queued, and a later lookup's tie counts it already).
-      const unseen = cached ? queued.filter((q) => q.createdAt > cached.at).map(({ kind, favor }) => ({ kind, favor })) : [];
+      // Fold in every queued log the cached tie does not count. The server holds a queued log
+      // only if the answer to its send was lost; the outbox sends in order, so that log is this
+      // browser's latest for the person, hence the tie's last interaction (if someone logged the
+      // person later elsewhere, the tie cannot tell: the log counts twice until the server answers).
+      const lastId = cached?.tie?.last_interaction?.id;
+      const unseen = cached ? queued.filter((q) => q.id !== lastId).map(({ kind, favor }) => ({ kind, favor })) : [];
       view = { state: "offline", stale: true, contact: cached ? cached.contact : null, tie: cached ? cached.tie : null, cachedAt: cached ? cached.at : null, queued: unseen, error: err.message };
     } else view = { state: "error", error: err.message };
   }

@@ -23,13 +23,13 @@ function outboxMutate(fn) {
   });
 }
 
-// The logs still queued for these identities, oldest first: when, their kind and favour only.
+// The logs still queued for these identities, oldest first: their id, kind and favour only.
 async function queuedFor(keys) {
   const list = await outboxList();
   const wanted = new Set(keys);
   return list
     .filter((e) => e.op === "put" && e.keys.some((k) => wanted.has(k)))
-    .map((e) => ({ createdAt: e.createdAt, kind: e.body.kind, favor: e.body.favor }));
+    .map((e) => ({ id: e.id, kind: e.body.kind, favor: e.body.favor }));
 }
 
 async function pendingFor(keys) {

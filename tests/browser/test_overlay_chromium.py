@@ -7,9 +7,14 @@ shows with what the API says at that moment, so they do not depend on each other
 
 from __future__ import annotations
 
+import sqlite3
 import time
+import uuid
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
 
 import pytest
+from harness.ledger import score_number
 from harness.net import wait_until
 from harness.scenarios import (
     ANA,
@@ -27,6 +32,7 @@ from harness.scenarios import (
     assert_shows,
     live_interactions,
     log_by_click,
+    lookup,
     route_all,
     seed_people,
     serve_only,
@@ -211,19 +217,26 @@ def test_offline_log_is_queued_and_delivered_once(chromium, tab, live_api, shot)
 
 
 OUTBOX_SET_JS = "async (outbox) => chrome.storage.local.set({outbox})"
+OUTBOX_GET_JS = "async () => (await chrome.storage.local.get('outbox')).outbox"
 
 
 def test_offline_overlay_counts_a_log_its_cached_tie_counts_already_once(chromium, tab, live_api):
     """A log sent whose answer was lost stays queued, while the tie cached after it counts it."""
+    john = lookup(live_api, JOHN)["contact"]
+    log_id = str(uuid.uuid4())
+    body = {"kind": "call", "occurred_at": datetime.now(UTC).isoformat(), "contact_id": john["id"]}
+    # The outbox's PUT, which the server stored; its answer never came back.
+    assert live_api.request("PUT", f"/api/v1/interactions/{log_id}", body).status_code == 201
     chromium.open(JOHN_URL, tab)
     ov = chromium.overlay(tab)
-    assert_shows(ov, live_api, JOHN)  # cached now
+    found = assert_shows(ov, live_api, JOHN)  # cached now, with that log as its last
+    assert found["tie"]["last_interaction"]["id"] == log_id
     score = ov.field("score")
     sent_before = {
-        "key": "put:5f0c1e9a-0d4b-4c8e-9a51-7b2f3c4d5e6f",
+        "key": f"put:{log_id}",
         "op": "put",
-        "id": "5f0c1e9a-0d4b-4c8e-9a51-7b2f3c4d5e6f",
-        "body": {"kind": "call"},
+        "id": log_id,
+        "body": body,
         "keys": [f"linkedin:{JOHN['linkedin']}"],
         "name": JOHN["name"],
         "createdAt": int(time.time() * 1000) - 60_000,
@@ -237,10 +250,72 @@ def test_offline_overlay_counts_a_log_its_cached_tie_counts_already_once(chromiu
         ov.wait_for_state("offline")
         ov.wait_for_field("pending", "1 pending")
         assert ov.field("score") == score
+        assert ov.attr(None, "data-optimistic") != "true"
     finally:
-        store.evaluate(OUTBOX_SET_JS, [])  # never delivered: it stood for one already stored
-        store.close()
         live_api.start()
+    # Back online, the outbox sends it again: the server keeps the one it has.
+    tab.reload()
+    wait_until(lambda: store.evaluate(OUTBOX_GET_JS) == [], timeout=15, message="still queued")
+    store.close()
+    assert [i["id"] for i in live_interactions(live_api, JOHN)].count(log_id) == 1
+
+
+def stored_interactions(api) -> int:
+    """Every interaction in the API's database file, read without the API."""
+    with closing(sqlite3.connect(api.db_path)) as db:
+        return db.execute("SELECT count(*) FROM interactions").fetchone()[0]
+
+
+@contextmanager
+def writes_blocked(api):
+    """Another program holds the database's write lock: the API still answers reads, while a
+    write waits for it (SQLite's busy timeout), then gets 503 and writes nothing."""
+    other = sqlite3.connect(api.db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def test_offline_overlay_counts_a_queued_log_a_later_lookup_did_not_see(chromium, tab, live_api):
+    """A lookup can get through while a log stays queued (the server busy writing when the
+    outbox sent it, then gone): the tie cached by that lookup is newer than the log but does not
+    count it, so the offline card still adds it."""
+    before = live_interactions(live_api, JANE)
+    chromium.open(JANE_URL, tab)
+    ov = chromium.overlay(tab)
+    assert_shows(ov, live_api, JANE)
+    stored = stored_interactions(live_api)
+    live_api.stop()
+    try:
+        ov.click("log")
+        ov.wait_for_field("pending", "1 pending")
+        live_api.start()
+        with writes_blocked(live_api):
+            tab.reload()
+            ov.wait_for_state("known")  # this tie is cached now, after the log was made
+            ov.wait_for_field("pending", "1 pending")
+            cached = score_number(ov.field("score"))
+            live_api.stop()  # while the outbox's PUT waits for the database
+        assert stored_interactions(live_api) == stored  # the server never got the log
+        tab.reload()
+        ov.wait_for_state("offline")
+        ov.wait_for_field("pending", "1 pending")
+        assert ov.attr(None, "data-optimistic") == "true", ov.describe()
+        assert score_number(ov.field("score")) > cached, ov.describe()
+    finally:
+        live_api.start()
+    tab.reload()
+    wait_until(
+        lambda: len(live_interactions(live_api, JANE)) == len(before) + 1,
+        timeout=20,
+        message="the queued log never reached the server",
+    )
+    assert_shows(ov, live_api, JANE)
+    time.sleep(1.5)
+    assert len(live_interactions(live_api, JANE)) == len(before) + 1
 
 
 def test_page_scripts_cannot_read_ledger_data(chromium, tab, live_api):

@@ -51,6 +51,7 @@ CHROME_NAMES = ("Chrome on Linux", "Chromium on Linux")
 FIREFOX_NAME = "Firefox on Linux"
 ANA_KEY = f"linkedin:{ANA['linkedin']}"
 JANE_KEY = f"linkedin:{JANE['linkedin']}"
+JOHN_KEY = f"linkedin:{JOHN['linkedin']}"
 
 
 # -- extension storage, read and written from an extension page ---------------------------------
@@ -454,19 +455,84 @@ def test_new_settings_drop_the_ties_each_browser_cached(connected, cr_tab, shot)
         cr.open(JANE_URL, cr_tab)
         assert_shows(cr.overlay(cr_tab), api, JANE)
     finally:
-        r = api.request("PATCH", "/api/v1/settings", {"recency_half_life_days": before})
-        assert r.status_code == 200, r.text
-        # Both browsers read past that entry too, before the tests that rely on their caches.
-        last, page = 0, {"has_more": True}
-        while page["has_more"]:
-            page = api.get_json("/api/v1/changes", since=last, limit=1000)
-            last = page["cursor"]
-        for who, store in stores.items():
-            wait_until(
-                lambda store=store: (store.get("sync") or {}).get("cursor", 0) >= last,
-                timeout=15,
-                message=f"{who} did not follow the feed past the restored settings",
-            )
+        restore_settings(connected, recency_half_life_days=before)
+
+
+def test_new_settings_keep_the_ties_looked_up_after_them(connected, cr_tab, shot):
+    """A tie looked up after new settings, before the browser read them in the feed, is scored
+    under them already: reading the feed keeps it (its card needs no lookup, also offline),
+    even past an older upsert of the same contact, while the ties cached before go."""
+    api, cr, store = connected.api, connected.cr, connected.cr_store
+    cr.open(JOHN_URL, cr_tab)
+    assert_shows(cr.overlay(cr_tab), api, JOHN)
+    assert cached(store, JOHN_KEY)
+    store.patch_settings({"syncSeconds": 3600})  # Chromium reads the feed again when told
+    time.sleep(1)  # a read already going ends
+    jane = lookup(api, JANE)
+    api.log_interaction(jane["contact"]["id"], "call")  # Jane's upsert in the feed, then ...
+    before = api.get_json("/api/v1/settings")["recency_half_life_days"]
+    r = api.request("PATCH", "/api/v1/settings", {"recency_half_life_days": 3})
+    assert r.status_code == 200, r.text
+    since = feed_after(api, jane["seq"])
+    (jane_upsert,) = [c["seq"] for c in since if c["entity"] == "contact"]
+    (rescored,) = [c["seq"] for c in since if c["entity"] == "settings"]
+    try:
+        cr.open(JANE_URL, cr_tab)
+        now = assert_shows(cr.overlay(cr_tab), api, JANE)  # scored under the new settings
+        wait_cached(store, JANE_KEY, jane["tie"]["interaction_count"] + 1, "Chromium")
+        cr_tab.goto("about:blank")
+        kept = cached(store, JANE_KEY)
+        assert kept["seq"] >= rescored, kept  # the lookup's answer says it is as of then
+        assert abs(cached_score(kept) - tie_score(now)) <= 1, (kept, now["tie"])
+        # Chromium reads Jane's older upsert and the new settings only after this lookup.
+        assert (store.get("sync") or {}).get("cursor", 0) < jane_upsert < rescored
+
+        store.patch_settings(FAST)
+        wait_until(
+            lambda: (store.get("sync") or {}).get("cursor", 0) >= rescored,
+            timeout=15,
+            message="Chromium did not follow the feed past the new settings",
+        )
+        assert cached(store, JOHN_KEY) is None  # scored under the old settings
+        assert cached(store, JANE_KEY) == kept  # as the lookup left it
+
+        api.stop()
+        try:
+            cr.open(JANE_URL, cr_tab)
+            ov = cr.overlay(cr_tab)
+            ov.wait_for_state("offline")
+            assert score_number(ov.field("score")) == cached_score(kept), ov.describe()
+            ov.screenshot(shot("chromium-offline-kept-after-new-settings"))
+        finally:
+            api.start()
+    finally:
+        restore_settings(connected, recency_half_life_days=before)
+
+
+def feed_after(api, since: int) -> list[dict[str, Any]]:
+    """Every change in the feed after ``since``."""
+    changes, page = [], {"has_more": True, "cursor": since}
+    while page["has_more"]:
+        page = api.get_json("/api/v1/changes", since=page["cursor"], limit=1000)
+        changes += page["changes"]
+    return changes
+
+
+def restore_settings(connected, **settings: Any) -> None:
+    """PATCH the scoring settings back, then wait until both browsers read past that entry too,
+    before the tests that rely on their caches."""
+    api = connected.api
+    r = api.request("PATCH", "/api/v1/settings", settings)
+    assert r.status_code == 200, r.text
+    last = feed_after(api, 0)[-1]["seq"]
+    stores = {"Chromium": connected.cr_store, "Firefox": connected.fx_store}
+    for who, store in stores.items():
+        store.patch_settings(FAST)
+        wait_until(
+            lambda store=store: (store.get("sync") or {}).get("cursor", 0) >= last,
+            timeout=15,
+            message=f"{who} did not follow the feed past the restored settings",
+        )
 
 
 # -- 3: offline-first in Chromium, through a restart and a stopped service worker ---------------

@@ -4,10 +4,11 @@ is null, and the answer costs a fixed handful of indexed queries however long th
 import re
 import uuid
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from server_helpers import assert_error
+from server_helpers import JANE, assert_error
 from sqlalchemy import event
 
 from api import auth, ledger
@@ -54,6 +55,28 @@ def test_every_form_finds_the_contact(api, log):
         assert tie["last_interaction"]["note"] == "hello"
         assert tie["last_interaction"]["days_ago"] == 0
         assert tie["trend_30d"] == pytest.approx(tie["score"], abs=0.11)  # all of it is new
+
+
+def test_a_lookup_is_as_of_a_feed_seq_and_scored_with_the_settings_then(
+    api, log, changes, monkeypatch
+):
+    """`seq` is the newest change the answer reflects. Its tie is scored with the settings in
+    force at that seq, even when the token check read older ones (new settings committed in
+    between), so a browser may keep it over a `settings` entry up to that seq."""
+    log("call", contact=JANE, occurred_at=(datetime.now(UTC) - timedelta(days=20)).isoformat())
+    before = api.get("/api/v1/lookup?email=jane@example.com").json
+    assert before["seq"] == changes()[-1]["seq"]
+    assert api.patch("/api/v1/settings", json={"recency_half_life_days": 3}).status_code == 200
+    (rescored,) = [c for c in changes() if c["entity"] == "settings"]
+    after = api.get("/api/v1/lookup?email=jane@example.com").json
+    assert after["seq"] == rescored["seq"] > before["seq"]
+    assert after["tie"]["score"] < before["tie"]["score"] - 1  # 20 days of silence weigh more
+
+    real = auth.account_of
+    monkeypatch.setattr(auth, "account_of", lambda row: replace(real(row), settings=None))
+    raced = api.get("/api/v1/lookup?email=jane@example.com").json
+    assert raced["seq"] == rescored["seq"]
+    assert raced["tie"]["score"] == pytest.approx(after["tie"]["score"], abs=0.1)
 
 
 def test_a_malformed_key_is_422_naming_it(api):
