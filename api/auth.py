@@ -143,6 +143,7 @@ _DEVICE_AND_USER = (
     .join_from(_devices, _users, _users.c.id == _devices.c.user_id)
     .where(_devices.c.token_hash == bindparam("token_hash"))
 )
+_DEVICE_AND_USER_ON_DRIVER = database.DriverSelect(_DEVICE_AND_USER)
 
 
 def account_of(row) -> Account:
@@ -157,7 +158,7 @@ def authenticate() -> None:
         abort(401, message="Missing bearer token.")
     token = token.strip()
     wanted = digest(token)
-    found = database.connection(db).execute(_DEVICE_AND_USER, {"token_hash": wanted}).first()
+    found = _DEVICE_AND_USER_ON_DRIVER.first(database.connection(db), {"token_hash": wanted})
     # The lookup is by digest; comparing again in constant time keeps timing independent of it.
     if found is None or not hmac.compare_digest(found.token_hash, wanted):
         abort(401, message="Unknown device token.")
