@@ -11,7 +11,7 @@ import pytest
 from server_helpers import JANE, assert_error
 from sqlalchemy import event
 
-from api import auth, ledger
+from api import auth, ledger, scoring
 from api.models import Contact, Identity, Interaction, db
 
 
@@ -164,10 +164,10 @@ def test_lookup_never_reads_the_whole_history(app, api):
     for sql in queries:
         by_key = re.search(r"where interactions\.id = ", sql)
         aggregate = re.search(r"select (min|max)\(interactions\.occurred_at\)", sql)
-        window = re.search(r"interactions\.occurred_at > ", sql)
+        window = re.search(r"\b(interactions|recent)\.occurred_at > ", sql)
         assert by_key or aggregate or window, sql
         if window:
-            assert "interactions.deleted_at is null" in sql, sql
+            assert f"{window[1]}.deleted_at is null" in sql, sql
 
 
 def test_lookup_answers_the_whole_tie_from_the_aggregates(app, api):
@@ -178,3 +178,26 @@ def test_lookup_answers_the_whole_tie_from_the_aggregates(app, api):
     assert tie["last_interaction"]["days_ago"] == 1
     assert tie["trend_30d"] is not None
     assert tie["cadence_days"] == pytest.approx(338 / 302, abs=0.05)  # (339 - 1) days / 302 gaps
+
+
+@pytest.mark.parametrize("oldest_days", [200, 20])
+def test_the_trend_is_the_score_now_minus_the_score_30_days_ago(api, log, oldest_days):
+    """The 30-day window as the lookup reads it: every live event in it (not a deleted one)
+    and the last one before it (none when the whole history is recent)."""
+    now = datetime.now(UTC)
+    days = [d for d in (200, 90, 45, 20, 6, 2) if d <= oldest_days]
+    for d in days:
+        log("call", initiated_by="me", closeness=4, occurred_at=f"{now - timedelta(days=d)}")
+    deleted = log("meal", initiated_by="me", closeness=5, occurred_at=f"{now - timedelta(3)}")
+    assert api.delete(f"/api/v1/interactions/{deleted['interaction']['id']}").status_code == 200
+
+    settings = scoring.ModelSettings()
+    live = [scoring.Event(now - timedelta(days=d), "call", "me", closeness=4) for d in days]
+    then = now - timedelta(days=scoring.TREND_DAYS)
+    before = [e for e in live if e.occurred_at <= then]
+    expected = scoring.score_at(scoring.rebuild(live, settings), now, settings)
+    if before:
+        expected -= scoring.score_at(scoring.rebuild(before, settings), then, settings)
+    tie = api.get("/api/v1/lookup?email=jane@example.com").json["tie"]
+    assert tie["interaction_count"] == len(days)
+    assert tie["trend_30d"] == pytest.approx(expected, abs=0.06)
