@@ -517,7 +517,10 @@ _orders_lock = threading.Lock()  # threads of one process share the copies
 
 
 def _order_key(user: Owner) -> tuple:
-    return (db.engine.url, user.id, user.created_at)
+    # The engine (hashed by identity), not its URL, whose hash costs a lookup more than the
+    # binary search: an app's copies are its engine's; another engine on the same database
+    # keeps its own, caught up from the same feed.
+    return (db.engine, user.id, user.created_at)
 
 
 def _score_order(conn, user: Owner, version: int | None, refreshed: datetime | None) -> _ScoreOrder:
