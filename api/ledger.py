@@ -10,6 +10,7 @@ from bisect import bisect_left, bisect_right, insort
 from dataclasses import asdict, dataclass, replace
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
 from types import SimpleNamespace
@@ -44,7 +45,14 @@ def _connection():
 
 
 def model_settings(user: Owner) -> scoring.ModelSettings:
-    return scoring.ModelSettings.from_overrides(user.settings)
+    """The user's settings over the model's defaults: built once per process for each value
+    the settings take (every tie needs them; they rarely change), so never to be mutated."""
+    return _settings_from(orjson.dumps(user.settings or {}, option=orjson.OPT_SORT_KEYS))
+
+
+@lru_cache(maxsize=64)
+def _settings_from(overrides: bytes) -> scoring.ModelSettings:
+    return scoring.ModelSettings.from_overrides(orjson.loads(overrides))
 
 
 _REREAD_USER = select(*auth.ACCOUNT_COLUMNS).where(_users.c.id == bindparam("user_id"))
