@@ -355,8 +355,8 @@ def _scores_stale(stamp: datetime | None) -> bool:
 _contacts, _stats = Contact.__table__, ContactStats.__table__
 _identities, _interactions = Identity.__table__, Interaction.__table__
 _changes = Change.__table__
-_RANK = (
-    select(func.count())
+_RANK = database.DriverSelect(  # a log's rank when the worker's ordered copy is behind
+    select(func.count().label("above"))
     .select_from(_stats)
     .where(
         _stats.c.user_id == bindparam("user_id"),
@@ -458,7 +458,7 @@ def rank_of(user_id: int, value: float, contact_id: int | None = None) -> int:
         "score": value,
         "contact_id": -1 if contact_id is None else contact_id,
     }
-    return (_connection().execute(_RANK, params).scalar() or 0) + 1
+    return (_RANK.first(_connection(), params).above or 0) + 1
 
 
 def last_interactions(stats: list) -> dict:
