@@ -47,8 +47,10 @@ def main():
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Requests at once."
+)
 def serve(host, port, threads):
     """Run the API (brings the database schema up to date first)."""
     from waitress import serve as waitress_serve

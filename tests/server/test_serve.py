@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from live_server import ServerProcess, cli_env, run_cli
+from live_server import STRONGTIES, ServerProcess, cli_env, run_cli
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -208,3 +208,41 @@ def test_the_installed_package_serves_outside_the_source_tree(tmp_path):
         assert spec.status_code == 200, spec.text
         assert spec.json()["info"]["version"] == __version__
         assert "/api/v1/interactions/{interaction_id}" in spec.json()["paths"]
+
+
+def strongties(env: dict[str, str], *args: str, cwd=None, timeout: float = 60):
+    """The console script as its own process, whatever its exit code."""
+    return subprocess.run(
+        [*STRONGTIES, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
+    """Failed with one line on stderr that says why (after click's usage hint, for a bad
+    argument), not a traceback."""
+    assert done.returncode != 0, done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    if done.returncode == 2:  # a usage error: "Usage: ...", "Try ... --help", then the error
+        assert lines[:2] and lines[0].startswith("Usage:"), done.stderr
+        lines = lines[2:]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
+    for word in words:
+        assert word in lines[0], done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--port", "0"], ["--port", "65536"], ["--port", "-1"], ["--threads", "0"]],
+)
+def test_serve_refuses_a_port_or_thread_count_out_of_range(tmp_path, args):
+    done = strongties(cli_env(f"sqlite:///{tmp_path / 'ledger.db'}"), "serve", *args)
+    assert_one_line_error(done, args[0])
+    assert done.returncode == 2 and "range" in done.stderr
+    assert not (tmp_path / "ledger.db").exists()  # refused before anything started
