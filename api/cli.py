@@ -92,11 +92,15 @@ def token_create(name, username):
 @main.command()
 @user_option
 def pair(username):
-    """Print a one-time pairing code (valid 10 minutes) as the last word."""
-    with app().app_context():
+    """Print a one-time pairing code as the last word (valid STRONGTIES_PAIR_CODE_MINUTES,
+    default 10)."""
+    application = app()
+    with application.app_context():
         code = auth.create_pairing_code(_user(username))
         db.session.commit()
-        click.echo(f"Enter this code in the extension's options within 10 minutes: {code}")
+        minutes = application.config["STRONGTIES_PAIR_CODE_MINUTES"]
+        lifetime = "1 minute" if minutes == 1 else f"{minutes} minutes"
+        click.echo(f"Enter this code in the extension's options within {lifetime}: {code}")
 
 
 @main.group()

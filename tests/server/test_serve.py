@@ -246,3 +246,11 @@ def test_serve_refuses_a_port_or_thread_count_out_of_range(tmp_path, args):
     assert_one_line_error(done, args[0])
     assert done.returncode == 2 and "range" in done.stderr
     assert not (tmp_path / "ledger.db").exists()  # refused before anything started
+
+
+@pytest.mark.parametrize(
+    ("minutes", "said"), [("3", "within 3 minutes"), ("1", "within 1 minute:")]
+)
+def test_pair_says_how_long_its_code_lives(tmp_path, minutes, said):
+    env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}", STRONGTIES_PAIR_CODE_MINUTES=minutes)
+    assert said in run_cli(env, "pair")
