@@ -3,10 +3,11 @@
 import sys
 
 import click
+from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from . import __version__, auth, ledger
+from . import __version__, auth, ledger, schemas
 from .config import DEFAULT_PORT
 from .database import upgrade
 from .models import User, db
@@ -32,6 +33,20 @@ def _user(username: str | None) -> User:
     if user is None:
         raise click.ClickException(f"no user {username!r}; create it with `strongties user create`")
     return user
+
+
+def _checked(field):
+    """A click callback that checks a value as the API checks it, before anything is written."""
+
+    def check(_ctx, _param, value):
+        if value is None:
+            return value
+        try:
+            return field().deserialize(value)
+        except ValidationError as exc:
+            raise click.BadParameter(" ".join(exc.messages)) from None
+
+    return check
 
 
 user_option = click.option(
@@ -141,8 +156,11 @@ def user():
 
 
 @user.command("create")
-@click.argument("username")
-@click.password_option(help="Used to connect browsers on the /connect page or by pairing.")
+@click.argument("username", callback=_checked(schemas.username_field))
+@click.password_option(
+    help="Used to connect browsers on the /connect page or by pairing (asked if not given).",
+    callback=_checked(schemas.password_field),
+)
 def user_create(username, password):
     """Create a user who can sign in to connect browsers."""
     with app().app_context():

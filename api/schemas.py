@@ -20,13 +20,17 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 
 class Text(fields.String):
-    """A string that any database can store: valid Unicode, no NUL, bounded length."""
+    """A string that any database can store: valid Unicode, no NUL, bounded length; with
+    `blank=False`, not empty or only white space."""
 
-    def __init__(self, *, max_length: int, min_length: int = 0, **kwargs):
-        super().__init__(validate=validate.Length(min=min_length, max=max_length), **kwargs)
+    def __init__(self, *, max_length: int, min_length: int = 0, blank: bool = True, **kwargs):
+        super().__init__(validate=validate.Length(min=min_length or None, max=max_length), **kwargs)
+        self.blank = blank
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
+        if not self.blank and not text.strip():
+            raise ValidationError("Must not be empty.")
         if "\x00" in text:
             raise ValidationError("Must not contain NUL characters.")
         try:
@@ -166,10 +170,19 @@ class ChangesArgsSchema(StrictSchema):
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
 
 
+# Shared by the API and the CLI: a user the CLI creates can sign in.
+def username_field(**kwargs) -> Text:
+    return Text(max_length=80, blank=False, **kwargs)
+
+
+def password_field(**kwargs) -> Text:
+    return Text(max_length=200, blank=False, **kwargs)
+
+
 class PairSchema(StrictSchema):
-    code = Text(max_length=64)
-    username = Text(max_length=80)
-    password = Text(max_length=200, load_only=True)
+    code = Text(max_length=64, blank=False)
+    username = username_field()
+    password = password_field(load_only=True)
     device_name = Text(load_default="Browser", max_length=120)
 
     @validates_schema

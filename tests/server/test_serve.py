@@ -254,3 +254,20 @@ def test_serve_refuses_a_port_or_thread_count_out_of_range(tmp_path, args):
 def test_pair_says_how_long_its_code_lives(tmp_path, minutes, said):
     env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}", STRONGTIES_PAIR_CODE_MINUTES=minutes)
     assert said in run_cli(env, "pair")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["user", "create", "", "--password", "secret"], "USERNAME"),
+        (["user", "create", "  ", "--password", "secret"], "USERNAME"),
+        (["user", "create", "x" * 81, "--password", "secret"], "USERNAME"),
+        (["user", "create", "alice", "--password", ""], "--password"),
+        (["user", "create", "alice", "--password", " \t "], "--password"),
+        (["user", "create", "alice", "--password", "p" * 201], "--password"),  # pairing's limit
+    ],
+)
+def test_cli_refuses_what_the_api_would_refuse_and_writes_nothing(tmp_path, args, named):
+    done = strongties(cli_env(f"sqlite:///{tmp_path / 'ledger.db'}"), *args)
+    assert_one_line_error(done, named)
+    assert not (tmp_path / "ledger.db").exists()
