@@ -93,7 +93,7 @@ def token():
 
 
 @token.command("create")
-@click.argument("name")
+@click.argument("name", callback=_checked(schemas.device_name_field))
 @user_option
 def token_create(name, username):
     """Create a device token; it is printed once, as the last line."""

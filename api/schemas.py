@@ -170,7 +170,8 @@ class ChangesArgsSchema(StrictSchema):
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
 
 
-# Shared by the API and the CLI: a user the CLI creates can sign in.
+# Shared by the API and the CLI: a user the CLI creates can sign in, a name it gives a device
+# is one the API would take.
 def username_field(**kwargs) -> Text:
     return Text(max_length=80, blank=False, **kwargs)
 
@@ -179,11 +180,15 @@ def password_field(**kwargs) -> Text:
     return Text(max_length=200, blank=False, **kwargs)
 
 
+def device_name_field(**kwargs) -> Text:
+    return Text(max_length=120, **kwargs)
+
+
 class PairSchema(StrictSchema):
     code = Text(max_length=64, blank=False)
     username = username_field()
     password = password_field(load_only=True)
-    device_name = Text(load_default="Browser", max_length=120)
+    device_name = device_name_field(load_default="Browser")
 
     @validates_schema
     def _one_way(self, data, **kwargs):

@@ -265,9 +265,17 @@ def test_pair_says_how_long_its_code_lives(tmp_path, minutes, said):
         (["user", "create", "alice", "--password", ""], "--password"),
         (["user", "create", "alice", "--password", " \t "], "--password"),
         (["user", "create", "alice", "--password", "p" * 201], "--password"),  # pairing's limit
+        (["token", "create", "x" * 121], "NAME"),  # the API's limit on device names
     ],
 )
 def test_cli_refuses_what_the_api_would_refuse_and_writes_nothing(tmp_path, args, named):
     done = strongties(cli_env(f"sqlite:///{tmp_path / 'ledger.db'}"), *args)
     assert_one_line_error(done, named)
     assert not (tmp_path / "ledger.db").exists()
+
+
+def test_a_device_named_on_the_cli_keeps_its_whole_name(tmp_path):
+    env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}")
+    name = "Work laptop " + "x" * 108  # the longest the API takes
+    run_cli(env, "token", "create", name)
+    assert name in run_cli(env, "devices", "list")
