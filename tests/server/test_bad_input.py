@@ -276,7 +276,7 @@ GROUPS = {
 }
 
 
-@pytest.mark.parametrize("status", sorted(GROUPS), ids=GROUPS.values())
+@pytest.mark.parametrize("status", sorted(GROUPS), ids=[GROUPS[s] for s in sorted(GROUPS)])
 def test_bad_requests_are_refused_and_change_nothing(app, api, seeded, status):
     cases = [case for case in BAD if case[3] == status]
     assert cases
