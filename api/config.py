@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
+from sqlalchemy.engine import make_url
 
 DEFAULT_PORT = 5151
 
@@ -20,16 +21,30 @@ def default_database_url() -> str:
     return f"sqlite:///{folder / 'strongties.db'}"
 
 
+def database_url(value: str) -> str:
+    """The SQLAlchemy URL for STRONGTIES_DATABASE_URL: a plain path is a SQLite file, and a
+    relative SQLite path is taken from the current directory, once, at start-up (left relative,
+    Flask-SQLAlchemy would open it in the app's instance folder and Alembic in the current one)."""
+    if "://" not in value:
+        value = "sqlite:///" + value
+    url = make_url(value)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
+    name = url.database
+    if url.get_backend_name() == "sqlite" and name and name != ":memory:":
+        if not name.startswith("file:"):
+            url = url.set(database=os.path.abspath(os.path.expanduser(name)))
+    return url.render_as_string(hide_password=False)
+
+
 def _list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 def from_environment() -> dict:
     url = os.environ.get("STRONGTIES_DATABASE_URL") or default_database_url()
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3, not psycopg2
     return {
-        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_DATABASE_URI": database_url(url),
         "MAX_CONTENT_LENGTH": int(os.environ.get("STRONGTIES_MAX_BODY_BYTES", 64 * 1024)),
         # Host names this server answers to; anything else is refused (DNS rebinding).
         # Empty means the loopback names only.

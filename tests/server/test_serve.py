@@ -279,3 +279,20 @@ def test_a_device_named_on_the_cli_keeps_its_whole_name(tmp_path):
     name = "Work laptop " + "x" * 108  # the longest the API takes
     run_cli(env, "token", "create", name)
     assert name in run_cli(env, "devices", "list")
+
+
+@pytest.mark.parametrize("setting", ["sqlite:///ledger.db", "ledger.db"])
+def test_a_relative_database_path_is_one_file_in_the_current_directory(tmp_path, setting):
+    """`user create` and `serve` started in the same folder share the ledger there."""
+    env = cli_env(setting, HOME=str(tmp_path))
+    run_cli(env, "user", "create", "alice", "--password", "correct horse", cwd=tmp_path)
+    assert (tmp_path / "ledger.db").is_file()
+    with ServerProcess(env, tmp_path / "server.log", cwd=tmp_path) as server:
+        body = {"username": "alice", "password": "correct horse", "device_name": "Laptop"}
+        r = server.request("POST", "/api/v1/pair", json=body)
+        assert r.status_code == 201, r.text
+        token = r.json()["token"]
+    listing = run_cli(env, "devices", "list", "--user", "alice", cwd=tmp_path)
+    assert "Laptop" in listing
+    with ServerProcess(env, tmp_path / "server.log", cwd=tmp_path) as server:
+        assert server.request("GET", "/api/v1/devices", token).status_code == 200
