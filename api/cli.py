@@ -5,10 +5,11 @@ import sys
 import click
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from werkzeug.security import generate_password_hash
 
 from . import __version__, auth, ledger, schemas
-from .config import DEFAULT_PORT
+from .config import DEFAULT_PORT, ConfigError
 from .database import upgrade
 from .models import User, db
 
@@ -16,14 +17,34 @@ _app = None
 
 
 def app():
-    """The application, created once per command with the schema brought up to date."""
+    """The application, created once per command with the schema brought up to date; a
+    setting or a database it cannot use is one line on stderr (exit 1), not a traceback."""
     global _app
     if _app is None:
         from . import create_app
 
-        _app = create_app()
-        upgrade(_app.config["SQLALCHEMY_DATABASE_URI"])
+        try:
+            application = create_app()
+            url = application.config["SQLALCHEMY_DATABASE_URI"]
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (ArgumentError, ImportError) as exc:  # an unknown dialect, a driver not installed
+            raise click.ClickException(
+                f"STRONGTIES_DATABASE_URL names no database this server can use: {_first(exc)}"
+            ) from None
+        try:
+            upgrade(url)
+        except DBAPIError as exc:
+            raise click.ClickException(
+                f"cannot open the database {_redact(url)}: {_first(exc.orig)}"
+            ) from None
+        _app = application
     return _app
+
+
+def _first(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _user(username: str | None) -> User:

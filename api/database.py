@@ -24,6 +24,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
+from .config import SYNCHRONOUS_MODES
+
 try:
     import fcntl
 except ImportError:  # Windows: writers wait in SQLite's busy handler instead
@@ -31,7 +33,6 @@ except ImportError:  # Windows: writers wait in SQLite's busy handler instead
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
-SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 15_000
 # Per thread: does it hold the writer queue (through any connection)? Its kept read connection.
 _this_thread = threading.local()

@@ -296,3 +296,36 @@ def test_a_relative_database_path_is_one_file_in_the_current_directory(tmp_path,
     assert "Laptop" in listing
     with ServerProcess(env, tmp_path / "server.log", cwd=tmp_path) as server:
         assert server.request("GET", "/api/v1/devices", token).status_code == 200
+
+
+BAD_SETTINGS = [
+    ({"STRONGTIES_PAIR_CODE_MINUTES": "ten"}, "STRONGTIES_PAIR_CODE_MINUTES"),
+    ({"STRONGTIES_PAIR_MAX_FAILURES": "0"}, "STRONGTIES_PAIR_MAX_FAILURES"),
+    ({"STRONGTIES_MAX_BODY_BYTES": "-5"}, "STRONGTIES_MAX_BODY_BYTES"),
+    ({"STRONGTIES_SCORE_REFRESH_HOURS": "soon"}, "STRONGTIES_SCORE_REFRESH_HOURS"),
+    ({"STRONGTIES_SCORE_REFRESH_HOURS": "nan"}, "STRONGTIES_SCORE_REFRESH_HOURS"),
+    ({"STRONGTIES_TRUSTED_PROXIES": "one"}, "STRONGTIES_TRUSTED_PROXIES"),
+    ({"STRONGTIES_SQLITE_SYNCHRONOUS": "sometimes"}, "STRONGTIES_SQLITE_SYNCHRONOUS"),
+    ({"STRONGTIES_DATABASE_URL": "sqlite:/ledger.db"}, "STRONGTIES_DATABASE_URL"),
+    ({"STRONGTIES_DATABASE_URL": "postgresql://u:hunter2@h:port/x"}, "STRONGTIES_DATABASE_URL"),
+    ({"STRONGTIES_DATABASE_URL": "nosuchdb://host/x"}, "STRONGTIES_DATABASE_URL"),
+    ({"STRONGTIES_DATABASE_URL": "mysql://host/x"}, "STRONGTIES_DATABASE_URL"),  # no driver
+    ({"STRONGTIES_DATABASE_URL": "{tmp}/no/such/folder/x.db"}, "unable to open"),
+    (
+        {"STRONGTIES_DATABASE_URL": "postgresql://strongties:hunter2@127.0.0.1:1/x"},
+        "postgresql+psycopg://strongties:***@127.0.0.1:1/x",
+    ),
+]
+
+
+@pytest.mark.parametrize(("settings", "named"), BAD_SETTINGS, ids=lambda v: str(v)[:60])
+@pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "1"]], ids=" ".join)
+def test_a_setting_that_cannot_be_used_is_one_line_not_a_traceback(
+    tmp_path, settings, named, command
+):
+    env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}")
+    env.update({k: v.replace("{tmp}", str(tmp_path)) for k, v in settings.items()})
+    done = strongties(env, *command)
+    assert_one_line_error(done, named)
+    assert done.returncode == 1 and "hunter2" not in done.stderr
+    assert "serving" not in done.stdout
