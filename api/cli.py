@@ -89,9 +89,19 @@ def main():
 )
 def serve(host, port, threads):
     """Run the API (brings the database schema up to date first)."""
-    from waitress import serve as waitress_serve
+    import logging
+
+    from waitress import create_server
 
     application = app()
+    logging.basicConfig()  # waitress's warnings (a full request queue, say) reach stderr
+    try:  # listen first: the banner promises a server that is there
+        server = create_server(
+            application, host=host, port=port, threads=threads, ident="strongties"
+        )
+    except OSError as exc:  # the port is taken, the address is not this machine's, ...
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(f"cannot listen on {host} port {port}: {reason}") from None
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
     url = f"http://{shown}:{port}"
     database = application.config["SQLALCHEMY_DATABASE_URI"]
@@ -99,7 +109,10 @@ def serve(host, port, threads):
     click.echo(f"  database: {_redact(database)}")
     click.echo(f"  connect a browser: open {url}/connect")
     sys.stdout.flush()
-    waitress_serve(application, host=host, port=port, threads=threads, ident="strongties")
+    try:
+        server.run()
+    except KeyboardInterrupt:  # Ctrl-C is how one stops it
+        pass
 
 
 def _redact(url: str) -> str:

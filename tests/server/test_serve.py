@@ -3,6 +3,7 @@ stopped and started again on the same database, on SQLite and on a fresh Postgre
 and the package as `pip install .` puts it outside the source tree."""
 
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -329,3 +330,15 @@ def test_a_setting_that_cannot_be_used_is_one_line_not_a_traceback(
     assert_one_line_error(done, named)
     assert done.returncode == 1 and "hunter2" not in done.stderr
     assert "serving" not in done.stdout
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path):
+    env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = strongties(env, "serve", "--port", port)
+    assert_one_line_error(done, port, "in use")
+    assert done.returncode == 1
+    assert "serving" not in done.stdout  # no banner for a server that is not there
