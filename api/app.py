@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import __version__, auth, config, database, errors
+from . import __version__, auth, config, database, errors, hosts
 from .models import db
 from .resources import API_BLUEPRINTS, PAGE_BLUEPRINTS
 from .schemas import ErrorSchema
@@ -21,7 +21,6 @@ EXTENSION_ORIGINS = [
     re.compile(r"^chrome-extension://[a-p]{32}$"),
     re.compile(r"^moz-extension://[0-9a-f-]{36}$"),
 ]
-LOOPBACK_HOSTS = ["localhost", "127.0.0.1"]
 
 
 class StrongTiesApi(Api):
@@ -60,7 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Each thread keeps a read connection and may take a write connection beside it; a file
         # has no limit on connections, so no request ever waits for one.
         engine_options.setdefault("max_overflow", -1)
-    app.config["TRUSTED_HOSTS"] = app.config["STRONGTIES_ALLOWED_HOSTS"] or LOOPBACK_HOSTS
+    app.config["HOST_NAMES"] = list(app.config["STRONGTIES_ALLOWED_HOSTS"] or hosts.LOOPBACK)
     if app.config["STRONGTIES_TRUSTED_PROXIES"]:
         hops = app.config["STRONGTIES_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -92,7 +91,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.before_request
     def _guard():
         g.started = time.perf_counter()
-        request.host  # noqa: B018 - validates the Host header against TRUSTED_HOSTS
+        if not hosts.allowed(request.host, app.config["HOST_NAMES"]):
+            abort(400, message=hosts.REFUSED)
         api = request.path.startswith("/api/") and request.method != "OPTIONS"
         if api and request.endpoint not in auth.PUBLIC_ENDPOINTS:
             auth.authenticate()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from werkzeug.security import generate_password_hash
 
-from . import __version__, auth, ledger, schemas
+from . import __version__, auth, hosts, ledger, schemas
 from .config import DEFAULT_PORT, ConfigError
 from .database import upgrade
 from .models import User, db
@@ -102,17 +102,30 @@ def serve(host, port, threads):
     except OSError as exc:  # the port is taken, the address is not this machine's, ...
         reason = exc.strerror or str(exc)
         raise click.ClickException(f"cannot listen on {host} port {port}: {reason}") from None
-    shown = "localhost" if host in ("127.0.0.1", "localhost") else host
-    url = f"http://{shown}:{port}"
+    names = application.config["HOST_NAMES"]
+    if host in ("::1", "::") and not application.config["STRONGTIES_ALLOWED_HOSTS"]:
+        names.append("::1")  # the loopback name of a server listening on IPv6
+    url = f"http://{_browser_address(host)}:{port}"
     database = application.config["SQLALCHEMY_DATABASE_URI"]
     click.echo(f"Strong Ties {__version__} serving {url}")
     click.echo(f"  database: {_redact(database)}")
     click.echo(f"  connect a browser: open {url}/connect")
+    if not hosts.allowed(_browser_address(host), names):
+        click.echo(f"  note: add {_browser_address(host)} to STRONGTIES_ALLOWED_HOSTS to use {url}")
     sys.stdout.flush()
     try:
         server.run()
     except KeyboardInterrupt:  # Ctrl-C is how one stops it
         pass
+
+
+def _browser_address(host: str) -> str:
+    """Where a browser on this machine reaches a server listening on `host`."""
+    if host in ("127.0.0.1", "localhost", "0.0.0.0", ""):
+        return "localhost"  # all IPv4 addresses include the loopback; the extension's default name
+    if host == "::":
+        return "[::1]"  # waitress listens on IPv6 only there
+    return f"[{host}]" if ":" in host else host
 
 
 def _redact(url: str) -> str:

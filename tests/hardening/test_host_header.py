@@ -81,6 +81,7 @@ def test_in_process_every_path_checks_the_host(client, auth_headers):
     for path in paths:
         r = client.get(path, headers={**auth_headers, "Host": "evil.example:5151"})
         assert r.status_code == 400, path
+        assert "STRONGTIES_ALLOWED_HOSTS" in r.json["message"]  # what to change, if it is ours
         r = client.get(path, headers={**auth_headers, "Host": "localhost:5151"})
         assert r.status_code != 400, path
 

@@ -342,3 +342,43 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path):
     assert_one_line_error(done, port, "in use")
     assert done.returncode == 1
     assert "serving" not in done.stdout  # no banner for a server that is not there
+
+
+def free_ipv6_port() -> int:
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("host", "address"), [("0.0.0.0", "localhost"), ("::", "[::1]"), ("::1", "[::1]")]
+)
+def test_serve_prints_an_address_a_browser_can_open(tmp_path, host, address):
+    """A wildcard or IPv6 address to listen on becomes one a browser here opens, and the
+    server answers to it: the health check, and /connect with a pairing code."""
+    port = free_ipv6_port() if ":" in host else None
+    server = ServerProcess(
+        cli_env(f"sqlite:///{tmp_path / 'ledger.db'}"),
+        tmp_path / "server.log",
+        [*STRONGTIES, "serve", "--host", host, "--port", "{port}"],
+        port=port,
+        host=address,
+    )
+    with server:
+        url = f"http://{address}:{server.port}"
+        assert f"serving {url}\n" in server.log_text()
+        assert f"open {url}/connect\n" in server.log_text()
+        assert "note:" not in server.log_text()
+        page = server.request("GET", f"{url}/connect")
+        assert page.status_code == 200 and "data-pairing-code=" in page.text
+
+
+def test_serve_says_when_its_address_is_not_an_allowed_host(tmp_path):
+    allowed = "ties.example,127.0.0.1"  # not localhost, the address serve prints
+    env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}", STRONGTIES_ALLOWED_HOSTS=allowed)
+    with ServerProcess(env, tmp_path / "server.log", host="127.0.0.1") as server:
+        assert "note: add localhost to STRONGTIES_ALLOWED_HOSTS" in server.log_text()
+        host = {"Host": f"localhost:{server.port}"}
+        refused = server.request("GET", "/api/v1/health", headers=host)
+        assert refused.status_code == 400
+        assert "STRONGTIES_ALLOWED_HOSTS" in refused.json()["message"]
