@@ -83,7 +83,9 @@ def main():
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port."
+)
 @click.option(
     "--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Requests at once."
 )
