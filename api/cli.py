@@ -3,6 +3,7 @@
 import sys
 
 import click
+from alembic.util import CommandError
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -37,6 +38,10 @@ def app():
         except DBAPIError as exc:
             raise click.ClickException(
                 f"cannot open the database {_redact(url)}: {_first(exc.orig)}"
+            ) from None
+        except CommandError as exc:  # e.g. a database migrated by a newer version
+            raise click.ClickException(
+                f"cannot bring the schema of {_redact(url)} up to date: {_first(exc)}"
             ) from None
         _app = application
     return _app
@@ -107,13 +112,14 @@ def serve(host, port, threads):
     names = application.config["HOST_NAMES"]
     if host in ("::1", "::") and not application.config["STRONGTIES_ALLOWED_HOSTS"]:
         names.append("::1")  # the loopback name of a server listening on IPv6
-    url = f"http://{_browser_address(host)}:{port}"
+    address = _browser_address(host)
+    url = f"http://{address}:{port}"
     database = application.config["SQLALCHEMY_DATABASE_URI"]
     click.echo(f"Strong Ties {__version__} serving {url}")
     click.echo(f"  database: {_redact(database)}")
     click.echo(f"  connect a browser: open {url}/connect")
-    if not hosts.allowed(_browser_address(host), names):
-        click.echo(f"  note: add {_browser_address(host)} to STRONGTIES_ALLOWED_HOSTS to use {url}")
+    if not hosts.allowed(address, names):
+        click.echo(f"  note: add {address} to STRONGTIES_ALLOWED_HOSTS to use {url}")
     sys.stdout.flush()
     try:
         server.run()

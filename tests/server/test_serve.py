@@ -382,3 +382,14 @@ def test_serve_says_when_its_address_is_not_an_allowed_host(tmp_path):
         refused = server.request("GET", "/api/v1/health", headers=host)
         assert refused.status_code == 400
         assert "STRONGTIES_ALLOWED_HOSTS" in refused.json()["message"]
+
+
+def test_a_database_from_a_newer_version_is_one_line_not_a_traceback(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    env = cli_env(url)
+    run_cli(env, "migrate")
+    engine = create_engine(url)
+    with engine.begin() as conn:  # as a later version's migration would leave it
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    engine.dispose()
+    assert_one_line_error(strongties(env, "migrate"), "schema", "9999_from_the_future")
