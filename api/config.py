@@ -7,6 +7,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_PORT = 5151
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -36,7 +37,7 @@ def database_url(value: str) -> str:
         value = "sqlite:///" + value
     try:
         url = make_url(value)
-    except ValueError:  # SQLAlchemy's ArgumentError, or a port that is not a number
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigError("STRONGTIES_DATABASE_URL is not a database URL") from None
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2

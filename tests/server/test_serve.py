@@ -307,8 +307,8 @@ BAD_SETTINGS = [
     ({"STRONGTIES_SCORE_REFRESH_HOURS": "nan"}, "STRONGTIES_SCORE_REFRESH_HOURS"),
     ({"STRONGTIES_TRUSTED_PROXIES": "one"}, "STRONGTIES_TRUSTED_PROXIES"),
     ({"STRONGTIES_SQLITE_SYNCHRONOUS": "sometimes"}, "STRONGTIES_SQLITE_SYNCHRONOUS"),
-    ({"STRONGTIES_DATABASE_URL": "sqlite:/ledger.db"}, "STRONGTIES_DATABASE_URL"),
-    ({"STRONGTIES_DATABASE_URL": "postgresql://u:hunter2@h:port/x"}, "STRONGTIES_DATABASE_URL"),
+    ({"STRONGTIES_DATABASE_URL": "sqlite:/ledger.db"}, "STRONGTIES_DATABASE_URL is not a"),
+    ({"STRONGTIES_DATABASE_URL": "postgresql://u:hunter2@h:port/x"}, "URL is not a database"),
     ({"STRONGTIES_DATABASE_URL": "nosuchdb://host/x"}, "STRONGTIES_DATABASE_URL"),
     ({"STRONGTIES_DATABASE_URL": "mysql://host/x"}, "STRONGTIES_DATABASE_URL"),  # no driver
     ({"STRONGTIES_DATABASE_URL": "{tmp}/no/such/folder/x.db"}, "unable to open"),
