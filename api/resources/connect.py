@@ -2,7 +2,7 @@
 
 import ipaddress
 
-from flask import Blueprint, current_app, make_response, render_template, request
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import TooManyRequests
@@ -19,6 +19,12 @@ def _from_this_machine() -> bool:
         return ipaddress.ip_address(request.remote_addr or "").is_loopback
     except ValueError:
         return False
+
+
+@blp.route("/", endpoint="home")
+def home():
+    """The server's address opened in a browser leads to the one page meant for people."""
+    return redirect(url_for("connect_page.connect"))
 
 
 @blp.route("/connect", methods=["GET", "POST"], endpoint="connect")

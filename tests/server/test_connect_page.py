@@ -135,3 +135,14 @@ def test_a_busy_database_is_told_in_the_page(busy_app):
     # The database is free again: the same sign-in gets a code.
     r = sign_in(client)
     assert r.status_code == 200 and "data-pairing-code" in r.get_data(as_text=True)
+
+
+def test_the_servers_address_leads_to_the_connect_page(client):
+    r = client.get("/")
+    assert r.status_code == 302 and r.headers["Location"] == "/connect"
+    page = client.get("/", follow_redirects=True)
+    assert page.request.path == "/connect"
+    body = page.get_data(as_text=True)
+    assert "data-pairing-code" in body  # this machine, a personal server: one click from here
+    assert '<a href="/api/docs">HTTP API</a>' in body
+    assert client.get("/api/docs").status_code == 200
