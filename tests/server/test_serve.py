@@ -38,6 +38,11 @@ def round_trip(database_url: str, home: Path) -> None:
         assert_schema_is_current(database_url)
 
         assert server.request("GET", "/api/v1/health").json()["status"] == "ok"
+        # The server's address, opened in a browser, lands on the connect page.
+        home = server.request("GET", "/")
+        assert home.status_code == 200 and home.history[0].status_code == 302, home.history
+        assert home.url == f"{server.base_url}/connect"
+        assert "<title>Connect this browser · Strong Ties</title>" in home.text
         token = run_cli(server.env, "token", "create", "Laptop").strip().splitlines()[-1]
         assert server.request("GET", "/api/v1/contacts").status_code == 401
 
