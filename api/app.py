@@ -93,7 +93,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     def _guard():
         g.started = time.perf_counter()
         request.host  # noqa: B018 - validates the Host header against TRUSTED_HOSTS
-        api = request.path.startswith("/api/") and request.method != "OPTIONS"
+        # An unmatched path or method answers 404/405 (raised after this hook), not 401: which
+        # routes exist is in the public spec anyway, and no ledger data is behind them.
+        routed = request.url_rule is not None
+        api = routed and request.path.startswith("/api/") and request.method != "OPTIONS"
         if api and request.endpoint not in auth.PUBLIC_ENDPOINTS:
             auth.authenticate()
             auth.note_seen(g.device)

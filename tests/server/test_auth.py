@@ -236,3 +236,27 @@ def test_a_configured_origin_is_allowed(database_url, monkeypatch):
     )
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("get", "/api/v1/no-such-thing", 404),
+        ("get", "/api/v2/contacts", 404),
+        ("post", "/api/v1/contacts/1/no-such-thing", 404),
+        ("put", "/api/v1/contacts", 405),
+        ("post", "/api/v1/devices", 405),
+        ("get", "/api/v1/interactions", 405),
+    ],
+)
+def test_an_unknown_route_is_a_404_or_405_with_or_without_a_token(
+    client, auth_headers, method, path, status
+):
+    """Routing comes first: a route that does not exist says so, whoever asks (the routes are
+    public in the spec; no ledger data is behind them)."""
+    for headers in ({}, {"Authorization": "Bearer st_not-a-real-token"}, auth_headers):
+        r = getattr(client, method)(path, headers=headers, json={})
+        assert_error(r, status)
+        assert "WWW-Authenticate" not in r.headers
+    if status == 405:
+        assert r.headers["Allow"]
