@@ -6,6 +6,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .models import db
 
+BEARER = 'Bearer realm="strongties"'
+
 
 def error_response(status: int, code: str, message: str, errors: dict | None = None):
     body = {"code": code, "status": status, "message": message}
@@ -36,6 +38,9 @@ def register(app: Flask) -> None:
         for name, value in exc.get_headers() or []:
             if name.lower() not in ("content-type", "content-length"):
                 response.headers[name] = value
+        response.headers.update(data.get("headers") or {})  # abort(..., headers=...)
+        if status == 401:  # RFC 9110: a 401 names the scheme that would be accepted
+            response.headers.setdefault("WWW-Authenticate", BEARER)
         return response, status
 
     @app.errorhandler(IntegrityError)
