@@ -36,6 +36,26 @@ class Text(fields.String):
         return text
 
 
+# Unicode's White_Space characters (str.strip() alone would also drop U+001C to U+001F).
+WHITESPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+class Name(Text):
+    """A contact's name: surrounding whitespace dropped, and something must remain."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=300, **kwargs)
+        self.validators.insert(0, validate.Length(min=1, error="Must not be empty or blank."))
+        self.metadata.setdefault("pattern", r"\S")  # in the spec: not blank
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip(WHITESPACE)
+
+
 class Instant(fields.AwareDateTime):
     """An ISO 8601 instant, UTC when no offset is given, within the ledger's sane range."""
 
@@ -77,15 +97,21 @@ class IdentitySchema(StrictSchema):
 
 
 class ContactInSchema(StrictSchema):
-    name = Text(required=True, min_length=1, max_length=300)
+    name = Name(required=True)
     identities = fields.List(
-        fields.Nested(IdentitySchema), load_default=list, validate=validate.Length(max=20)
+        fields.Nested(IdentitySchema),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "May be empty for POST /contacts (someone known offline, found by "
+            "name or id; add identities later); an inline contact of a log needs at least one."
+        },
     )
     notes = Text(max_length=10000, load_default="")
 
 
 class ContactPatchSchema(StrictSchema):
-    name = Text(min_length=1, max_length=300)
+    name = Name()
     identities = fields.List(fields.Nested(IdentitySchema), validate=validate.Length(max=20))
     notes = Text(max_length=10000)
 
