@@ -27,6 +27,8 @@ class Settings(MethodView):
         merged = dict(user.settings or {})
         for key, value in data.items():
             merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
+        if ledger.model_settings(replace(user, settings=merged)) == ledger.model_settings(user):
+            return asdict(ledger.model_settings(user))  # nothing changes: no rebuild, no entry
         users = User.__table__
         db.session.execute(update(users).where(users.c.id == user.id).values(settings=merged))
         user = replace(user, settings=merged)
