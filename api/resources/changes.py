@@ -1,7 +1,7 @@
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from sqlalchemy import select
+from flask_smorest import Blueprint, abort
+from sqlalchemy import func, select
 
 from ..models import Change, db
 from ..schemas import ChangesArgsSchema, ChangesSchema
@@ -21,6 +21,8 @@ class Changes(MethodView):
             .order_by(Change.seq)
             .limit(args["limit"] + 1)
         ).all()
+        if not rows:
+            _refuse_a_cursor_from_elsewhere(args["since"])
         page = rows[: args["limit"]]
         return {
             "changes": [
@@ -38,3 +40,19 @@ class Changes(MethodView):
             "cursor": page[-1].seq if page else args["since"],
             "has_more": len(rows) > args["limit"],
         }
+
+
+def _refuse_a_cursor_from_elsewhere(since: int) -> None:
+    """Every cursor this feed hands out is at most its newest seq. One beyond it comes from
+    another ledger (a database restored from an older backup, or replaced): trusting it would
+    skip every change until the feed caught up, so the client is told to start again (410, as
+    sync APIs answer a sync token they no longer know)."""
+    newest = db.session.scalar(select(func.max(Change.seq)).where(Change.user_id == g.user.id))
+    if since > (newest or 0):
+        reason = f"The cursor is past the newest change ({newest or 0})"
+        abort(
+            410,
+            message=f"{reason}: this ledger was restored or replaced. Drop what you cached "
+            "from the feed and read it again from since=0.",
+            errors={"query": {"since": [f"{reason}."]}},
+        )
