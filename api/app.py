@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import __version__, auth, config, database, errors
+from . import __version__, auth, config, database, errors, openapi
 from .models import db
 from .resources import API_BLUEPRINTS, PAGE_BLUEPRINTS
 from .schemas import ErrorSchema
@@ -26,6 +26,8 @@ LOOPBACK_HOSTS = ["localhost", "127.0.0.1"]
 
 class StrongTiesApi(Api):
     ERROR_SCHEMA = ErrorSchema
+    # No catch-all "default" response: each operation lists the errors it gives (openapi.py).
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 class IdConverter(IntegerConverter):
@@ -70,8 +72,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         database.configure_engine(db.engine, app.config["STRONGTIES_SQLITE_SYNCHRONOUS"])
 
-    api = StrongTiesApi(app, spec_kwargs={"components": {"securitySchemes": _security()}})
+    api = StrongTiesApi(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": _security()},
+            "extra_plugins": [openapi.ErrorResponses()],
+        },
+    )
     api.spec.options["security"] = [{"bearer": []}]
+    openapi.exact_shapes(api.ma_plugin.converter)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     for blueprint in PAGE_BLUEPRINTS:

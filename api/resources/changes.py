@@ -4,7 +4,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 
 from ..models import Change, db
-from ..schemas import ChangesArgsSchema, ChangesSchema
+from ..schemas import ChangesArgsSchema, ChangesSchema, ErrorSchema
 
 blp = Blueprint("changes", __name__, url_prefix="/api/v1", description="The sync feed")
 
@@ -13,6 +13,7 @@ blp = Blueprint("changes", __name__, url_prefix="/api/v1", description="The sync
 class Changes(MethodView):
     @blp.arguments(ChangesArgsSchema(), location="query")
     @blp.response(200, ChangesSchema)
+    @blp.alt_response(410, schema=ErrorSchema, description="`since` is past the newest change")
     def get(self, args):
         """Every write after `since`, in commit order; pass the returned `cursor` next time."""
         rows = db.session.scalars(
