@@ -224,6 +224,12 @@ class SettingsSchema(StrictSchema):
 
 
 # ---- responses -------------------------------------------------------------------------------
+# Validators on these only document the answer (enums in the spec); dumping does not run them.
+
+
+def _one_of(choices, **kwargs) -> fields.Field:
+    field = fields.Integer if all(isinstance(c, int) for c in choices) else fields.String
+    return field(validate=validate.OneOf(choices), **kwargs)
 
 
 class ErrorSchema(Schema):
@@ -236,13 +242,13 @@ class ErrorSchema(Schema):
 
 
 class IdentityOutSchema(Schema):
-    kind = fields.String(required=True)
+    kind = _one_of(identity.KINDS, required=True)
     value = fields.String(required=True)
 
 
 class LastInteractionSchema(Schema):
     id = fields.UUID(allow_none=True)
-    kind = fields.String(required=True)
+    kind = _one_of(scoring.KINDS, required=True)
     occurred_at = fields.DateTime(required=True)
     days_ago = fields.Integer(required=True)
     note = fields.String(required=True)
@@ -266,8 +272,8 @@ class ComponentsSchema(Schema):
 
 class TieSchema(Schema):
     score = fields.Float(required=True)
-    band = fields.String(required=True)
-    layer = fields.Integer(required=True)
+    band = _one_of(("strong", "medium", "weak", "dormant"), required=True)
+    layer = _one_of(scoring.LAYERS, required=True)
     rank = fields.Integer(required=True)
     components = fields.Nested(ComponentsSchema, required=True)
     last_interaction = fields.Nested(LastInteractionSchema, allow_none=True, required=True)
@@ -290,16 +296,16 @@ class ContactOutSchema(Schema):
 
 
 class FavorOutSchema(Schema):
-    direction = fields.String(required=True)
+    direction = _one_of(scoring.DIRECTIONS, required=True)
     value = fields.Integer(required=True)
 
 
 class InteractionOutSchema(Schema):
     id = fields.UUID(required=True)
     contact_id = fields.Integer(required=True)
-    kind = fields.String(required=True)
+    kind = _one_of(scoring.KINDS, required=True)
     occurred_at = fields.DateTime(required=True)
-    initiated_by = fields.String(required=True)
+    initiated_by = _one_of(scoring.INITIATORS, required=True)
     closeness = fields.Integer(allow_none=True, required=True)
     favor = fields.Nested(FavorOutSchema, allow_none=True, required=True)
     note = fields.String(required=True)
@@ -345,8 +351,8 @@ class InteractionListSchema(Schema):
 
 class ChangeSchema(Schema):
     seq = fields.Integer(required=True)
-    entity = fields.String(required=True)
-    op = fields.String(required=True)
+    entity = _one_of(("contact", "identity", "interaction", "settings"), required=True)
+    op = _one_of(("upsert", "delete"), required=True)
     id = fields.String(required=True)
     at = fields.DateTime(required=True)
     device_id = fields.Integer(allow_none=True, required=True)

@@ -228,3 +228,16 @@ def test_the_spec_is_as_strict_as_the_schemas(spec):
         "duration",
     }
     assert set(schemas["Settings"]["properties"]["kind_weights"]["properties"]) >= {"coffee"}
+    # Answers say which values they take, so a client (and schemathesis) can rely on them.
+    tie = schemas["Tie"]["properties"]
+    assert set(tie["band"]["enum"]) == {"strong", "medium", "weak", "dormant"}
+    assert tie["layer"]["enum"] == [5, 15, 50, 150, 500, 1500]
+    change = schemas["Change"]["properties"]
+    assert set(change["entity"]["enum"]) == {"contact", "identity", "interaction", "settings"}
+    assert set(change["op"]["enum"]) == {"upsert", "delete"}
+    assert set(schemas["InteractionOut"]["properties"]["initiated_by"]["enum"]) == {
+        "me",
+        "them",
+        "mutual",
+    }
+    assert set(schemas["IdentityOut"]["properties"]["kind"]["enum"]) == {"email", "linkedin"}
