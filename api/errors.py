@@ -2,6 +2,7 @@
 
 from flask import Flask, jsonify
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .models import db
@@ -48,8 +49,11 @@ def register(app: Flask) -> None:
         db.session.rollback()
         return error_response(409, "conflict", "That conflicts with data already stored.")
 
+    # Locked or unreachable (OperationalError), or no connection free in the pool within its
+    # timeout (more requests at once than it holds): busy either way, worth a retry.
     @app.errorhandler(OperationalError)
-    def _busy(exc: OperationalError):
+    @app.errorhandler(PoolTimeout)
+    def _busy(exc: OperationalError | PoolTimeout):
         db.session.rollback()
         app.logger.warning("database unavailable: %s", exc)
         response, status = error_response(
