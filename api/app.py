@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import __version__, auth, config, database, errors, hosts
+from . import __version__, auth, config, database, errors, hosts, openapi
 from .models import db
 from .resources import API_BLUEPRINTS, PAGE_BLUEPRINTS
 from .schemas import ErrorSchema
@@ -25,6 +25,8 @@ EXTENSION_ORIGINS = [
 
 class StrongTiesApi(Api):
     ERROR_SCHEMA = ErrorSchema
+    # No catch-all "default" response: each operation lists the errors it gives (openapi.py).
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 class IdConverter(IntegerConverter):
@@ -69,8 +71,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         database.configure_engine(db.engine, app.config["STRONGTIES_SQLITE_SYNCHRONOUS"])
 
-    api = StrongTiesApi(app, spec_kwargs={"components": {"securitySchemes": _security()}})
+    api = StrongTiesApi(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": _security()},
+            "extra_plugins": [openapi.ErrorResponses()],
+        },
+    )
     api.spec.options["security"] = [{"bearer": []}]
+    openapi.exact_shapes(api.ma_plugin.converter)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     for blueprint in PAGE_BLUEPRINTS:
@@ -93,7 +102,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         g.started = time.perf_counter()
         if not hosts.allowed(request.host, app.config["HOST_NAMES"]):
             abort(400, message=hosts.REFUSED)
-        api = request.path.startswith("/api/") and request.method != "OPTIONS"
+        # An unmatched path or method answers 404/405 (raised after this hook), not 401: which
+        # routes exist is in the public spec anyway, and no ledger data is behind them.
+        routed = request.url_rule is not None
+        api = routed and request.path.startswith("/api/") and request.method != "OPTIONS"
         if api and request.endpoint not in auth.PUBLIC_ENDPOINTS:
             auth.authenticate()
             auth.note_seen(g.device)
