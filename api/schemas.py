@@ -49,10 +49,10 @@ WHITESPACE = (
 
 
 class Name(Text):
-    """A contact's name: surrounding whitespace dropped, and something must remain."""
+    """A name (a contact's, a device's): surrounding whitespace dropped, something must remain."""
 
-    def __init__(self, **kwargs):
-        super().__init__(max_length=300, **kwargs)
+    def __init__(self, *, max_length: int = 300, **kwargs):
+        super().__init__(max_length=max_length, **kwargs)
         self.validators.insert(0, validate.Length(min=1, error="Must not be empty or blank."))
         self.metadata.setdefault("pattern", r"\S")  # in the spec: not blank
 
@@ -207,7 +207,7 @@ def password_field(**kwargs) -> Text:
 
 
 def device_name_field(**kwargs) -> Text:
-    return Text(max_length=120, **kwargs)
+    return Name(max_length=120, **kwargs)
 
 
 class PairSchema(StrictSchema):

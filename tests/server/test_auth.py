@@ -97,6 +97,17 @@ def test_pairing_code_gives_a_token_once(app, client):
     assert_error(again, 401)
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\t\u3000"])
+def test_a_device_is_named_something(app, client, blank):
+    code = pairing_code(app)
+    r = client.post("/api/v1/pair", json={"code": code, "device_name": blank})
+    assert_error(r, 422)
+    assert "device_name" in r.json["errors"]["json"]
+    r = client.post("/api/v1/pair", json={"code": code, "device_name": "  Laptop\n"})
+    assert r.status_code == 201, r.json  # the refusal did not use the code up
+    assert r.json["device"]["name"] == "Laptop"
+
+
 def test_a_code_is_read_forgivingly(app, client):
     code = pairing_code(app)
     typed = " " + code.replace("-", "").lower().replace("0", "o") + " "

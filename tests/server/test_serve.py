@@ -272,6 +272,7 @@ def test_pair_says_how_long_its_code_lives(tmp_path, minutes, said):
         (["user", "create", "alice", "--password", " \t "], "--password"),
         (["user", "create", "alice", "--password", "p" * 201], "--password"),  # pairing's limit
         (["token", "create", "x" * 121], "NAME"),  # the API's limit on device names
+        (["token", "create", "  "], "NAME"),
     ],
 )
 def test_cli_refuses_what_the_api_would_refuse_and_writes_nothing(tmp_path, args, named):
