@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import __version__, auth, config, database, errors
+from . import __version__, auth, config, database, errors, hosts, openapi
 from .models import db
 from .resources import API_BLUEPRINTS, PAGE_BLUEPRINTS
 from .schemas import ErrorSchema
@@ -21,11 +21,12 @@ EXTENSION_ORIGINS = [
     re.compile(r"^chrome-extension://[a-p]{32}$"),
     re.compile(r"^moz-extension://[0-9a-f-]{36}$"),
 ]
-LOOPBACK_HOSTS = ["localhost", "127.0.0.1"]
 
 
 class StrongTiesApi(Api):
     ERROR_SCHEMA = ErrorSchema
+    # No catch-all "default" response: each operation lists the errors it gives (openapi.py).
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 class IdConverter(IntegerConverter):
@@ -60,7 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Each thread keeps a read connection and may take a write connection beside it; a file
         # has no limit on connections, so no request ever waits for one.
         engine_options.setdefault("max_overflow", -1)
-    app.config["TRUSTED_HOSTS"] = app.config["STRONGTIES_ALLOWED_HOSTS"] or LOOPBACK_HOSTS
+    app.config["HOST_NAMES"] = list(app.config["STRONGTIES_ALLOWED_HOSTS"] or hosts.LOOPBACK)
     if app.config["STRONGTIES_TRUSTED_PROXIES"]:
         hops = app.config["STRONGTIES_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -70,8 +71,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         database.configure_engine(db.engine, app.config["STRONGTIES_SQLITE_SYNCHRONOUS"])
 
-    api = StrongTiesApi(app, spec_kwargs={"components": {"securitySchemes": _security()}})
+    api = StrongTiesApi(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": _security()},
+            "extra_plugins": [openapi.ErrorResponses()],
+        },
+    )
     api.spec.options["security"] = [{"bearer": []}]
+    openapi.exact_shapes(api.ma_plugin.converter)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     for blueprint in PAGE_BLUEPRINTS:
@@ -92,8 +100,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.before_request
     def _guard():
         g.started = time.perf_counter()
-        request.host  # noqa: B018 - validates the Host header against TRUSTED_HOSTS
-        api = request.path.startswith("/api/") and request.method != "OPTIONS"
+        if not hosts.allowed(request.host, app.config["HOST_NAMES"]):
+            abort(400, message=hosts.REFUSED)
+        # An unmatched path or method answers 404/405 (raised after this hook), not 401: which
+        # routes exist is in the public spec anyway, and no ledger data is behind them.
+        routed = request.url_rule is not None
+        api = routed and request.path.startswith("/api/") and request.method != "OPTIONS"
         if api and request.endpoint not in auth.PUBLIC_ENDPOINTS:
             auth.authenticate()
             auth.note_seen(g.device)

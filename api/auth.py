@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from flask_smorest import abort
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 
-from . import database
+from . import database, errors
 from .models import Device, PairAttempt, PairingCode, User, db, utcnow
 
 TOKEN_PREFIX = "st_"
@@ -76,14 +77,21 @@ def client_address() -> str:
 
 def check_pair_rate_limit() -> None:
     """Refuse a client with too many failed attempts in the code lifetime (shared via the DB)."""
-    window = utcnow() - timedelta(minutes=current_app.config["STRONGTIES_PAIR_CODE_MINUTES"])
-    failures = db.session.scalar(
-        select(func.count())
-        .select_from(PairAttempt)
-        .where(PairAttempt.client == client_address(), PairAttempt.at > window)
-    )
+    lifetime = timedelta(minutes=current_app.config["STRONGTIES_PAIR_CODE_MINUTES"])
+    now = utcnow()
+    failures, oldest = db.session.execute(
+        select(func.count(), func.min(PairAttempt.at)).where(
+            PairAttempt.client == client_address(), PairAttempt.at > now - lifetime
+        )
+    ).one()
     if failures >= current_app.config["STRONGTIES_PAIR_MAX_FAILURES"]:
-        abort(429, message="Too many failed pairing attempts; wait a few minutes.")
+        # The oldest failure counted leaves the window then, and one more try is allowed.
+        wait = math.ceil((oldest + lifetime - now).total_seconds())
+        abort(
+            429,
+            message="Too many failed pairing attempts; wait a few minutes.",
+            headers={"Retry-After": str(max(wait, 1))},
+        )
 
 
 def record_pair_failure() -> None:
@@ -155,17 +163,23 @@ def authenticate() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        abort(401, message="Missing bearer token.")
+        abort(401, message="Missing bearer token.")  # errors.py adds the WWW-Authenticate
     token = token.strip()
     wanted = digest(token)
     found = _DEVICE_AND_USER_ON_DRIVER.first(database.connection(db), {"token_hash": wanted})
     # The lookup is by digest; comparing again in constant time keeps timing independent of it.
     if found is None or not hmac.compare_digest(found.token_hash, wanted):
-        abort(401, message="Unknown device token.")
+        _refuse_token("Unknown device token.")
     if found.revoked_at is not None:
-        abort(401, message="This device was disconnected; pair it again.")
+        _refuse_token("This device was disconnected; pair it again.")
     g.device = Caller(found.device_id, found.id, found.last_seen_at)
     g.user = account_of(found)
+
+
+def _refuse_token(message: str) -> None:
+    """A 401 for a token sent but not accepted, as RFC 6750 describes it."""
+    challenge = f'{errors.BEARER}, error="invalid_token", error_description="{message}"'
+    abort(401, message=message, headers={"WWW-Authenticate": challenge})
 
 
 def note_seen(device: Caller) -> None:

@@ -3,11 +3,14 @@
 import sys
 
 import click
+from alembic.util import CommandError
+from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from werkzeug.security import generate_password_hash
 
-from . import __version__, auth, ledger
-from .config import DEFAULT_PORT
+from . import __version__, auth, hosts, ledger, schemas
+from .config import DEFAULT_PORT, ConfigError
 from .database import upgrade
 from .models import User, db
 
@@ -15,14 +18,38 @@ _app = None
 
 
 def app():
-    """The application, created once per command with the schema brought up to date."""
+    """The application, created once per command with the schema brought up to date; a
+    setting or a database it cannot use is one line on stderr (exit 1), not a traceback."""
     global _app
     if _app is None:
         from . import create_app
 
-        _app = create_app()
-        upgrade(_app.config["SQLALCHEMY_DATABASE_URI"])
+        try:
+            application = create_app()
+            url = application.config["SQLALCHEMY_DATABASE_URI"]
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (ArgumentError, ImportError) as exc:  # an unknown dialect, a driver not installed
+            raise click.ClickException(
+                f"STRONGTIES_DATABASE_URL names no database this server can use: {_first(exc)}"
+            ) from None
+        try:
+            upgrade(url)
+        except DBAPIError as exc:
+            raise click.ClickException(
+                f"cannot open the database {_redact(url)}: {_first(exc.orig)}"
+            ) from None
+        except CommandError as exc:  # e.g. a database migrated by a newer version
+            raise click.ClickException(
+                f"cannot bring the schema of {_redact(url)} up to date: {_first(exc)}"
+            ) from None
+        _app = application
     return _app
+
+
+def _first(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _user(username: str | None) -> User:
@@ -32,6 +59,20 @@ def _user(username: str | None) -> User:
     if user is None:
         raise click.ClickException(f"no user {username!r}; create it with `strongties user create`")
     return user
+
+
+def _checked(field):
+    """A click callback that checks a value as the API checks it, before anything is written."""
+
+    def check(_ctx, _param, value):
+        if value is None:
+            return value
+        try:
+            return field().deserialize(value)
+        except ValidationError as exc:
+            raise click.BadParameter(" ".join(exc.messages)) from None
+
+    return check
 
 
 user_option = click.option(
@@ -47,21 +88,52 @@ def main():
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option(
+    "--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port."
+)
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Requests at once."
+)
 def serve(host, port, threads):
     """Run the API (brings the database schema up to date first)."""
-    from waitress import serve as waitress_serve
+    import logging
+
+    from waitress import create_server
 
     application = app()
-    shown = "localhost" if host in ("127.0.0.1", "localhost") else host
-    url = f"http://{shown}:{port}"
+    logging.basicConfig()  # waitress's warnings (a full request queue, say) reach stderr
+    try:  # listen first: the banner promises a server that is there
+        server = create_server(
+            application, host=host, port=port, threads=threads, ident="strongties"
+        )
+    except OSError as exc:  # the port is taken, the address is not this machine's, ...
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(f"cannot listen on {host} port {port}: {reason}") from None
+    names = application.config["HOST_NAMES"]
+    if host in ("::1", "::") and not application.config["STRONGTIES_ALLOWED_HOSTS"]:
+        names.append("::1")  # the loopback name of a server listening on IPv6
+    address = _browser_address(host)
+    url = f"http://{address}:{port}"
     database = application.config["SQLALCHEMY_DATABASE_URI"]
     click.echo(f"Strong Ties {__version__} serving {url}")
     click.echo(f"  database: {_redact(database)}")
     click.echo(f"  connect a browser: open {url}/connect")
+    if not hosts.allowed(address, names):
+        click.echo(f"  note: add {address} to STRONGTIES_ALLOWED_HOSTS to use {url}")
     sys.stdout.flush()
-    waitress_serve(application, host=host, port=port, threads=threads, ident="strongties")
+    try:
+        server.run()
+    except KeyboardInterrupt:  # Ctrl-C is how one stops it
+        pass
+
+
+def _browser_address(host: str) -> str:
+    """Where a browser on this machine reaches a server listening on `host`."""
+    if host in ("127.0.0.1", "localhost", "0.0.0.0", ""):
+        return "localhost"  # all IPv4 addresses include the loopback; the extension's default name
+    if host == "::":
+        return "[::1]"  # waitress listens on IPv6 only there
+    return f"[{host}]" if ":" in host else host
 
 
 def _redact(url: str) -> str:
@@ -76,7 +148,7 @@ def token():
 
 
 @token.command("create")
-@click.argument("name")
+@click.argument("name", callback=_checked(schemas.device_name_field))
 @user_option
 def token_create(name, username):
     """Create a device token; it is printed once, as the last line."""
@@ -90,11 +162,15 @@ def token_create(name, username):
 @main.command()
 @user_option
 def pair(username):
-    """Print a one-time pairing code (valid 10 minutes) as the last word."""
-    with app().app_context():
+    """Print a one-time pairing code as the last word (valid STRONGTIES_PAIR_CODE_MINUTES,
+    default 10)."""
+    application = app()
+    with application.app_context():
         code = auth.create_pairing_code(_user(username))
         db.session.commit()
-        click.echo(f"Enter this code in the extension's options within 10 minutes: {code}")
+        minutes = application.config["STRONGTIES_PAIR_CODE_MINUTES"]
+        lifetime = "1 minute" if minutes == 1 else f"{minutes} minutes"
+        click.echo(f"Enter this code in the extension's options within {lifetime}: {code}")
 
 
 @main.group()
@@ -135,8 +211,11 @@ def user():
 
 
 @user.command("create")
-@click.argument("username")
-@click.password_option(help="Used to connect browsers on the /connect page or by pairing.")
+@click.argument("username", callback=_checked(schemas.username_field))
+@click.password_option(
+    help="Used to connect browsers on the /connect page or by pairing (asked if not given).",
+    callback=_checked(schemas.password_field),
+)
 def user_create(username, password):
     """Create a user who can sign in to connect browsers."""
     with app().app_context():

@@ -23,10 +23,12 @@ from alembic.config import Config
 from flask import g, has_app_context, has_request_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Select
+
+from .config import SYNCHRONOUS_MODES
 
 try:
     import fcntl
@@ -35,7 +37,6 @@ except ImportError:  # Windows: writers wait in SQLite's busy handler instead
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
-SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 15_000
 # Per thread: does it hold the writer queue (through any connection)? Its kept read connection.
 _this_thread = threading.local()
@@ -52,6 +53,7 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
     if synchronous not in SYNCHRONOUS_MODES:
         raise ValueError(f"SQLite synchronous must be one of {SYNCHRONOUS_MODES}: {synchronous!r}")
     database = engine.url.database
+    create_private(engine.url)
     queue = f"{database}-writer.lock" if is_file(engine.url) and fcntl is not None else None
 
     @event.listens_for(engine, "connect")
@@ -101,6 +103,18 @@ def is_file(url: URL) -> bool:
         and name != ":memory:"
         and not name.startswith("file:")
     )
+
+
+def create_private(url: URL) -> None:
+    """Create a SQLite file that does not exist yet as readable by its owner only: a ledger is
+    personal data, and SQLite gives its -wal and -shm files the database file's mode (left to
+    SQLite, the umask decides, usually readable by all)."""
+    if not is_file(url):
+        return
+    try:
+        os.close(os.open(url.database, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # it exists; or its folder does not, which SQLite reports on connecting
+        pass
 
 
 def _begin(connection: PoolProxiedConnection) -> None:
@@ -291,6 +305,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Bring the schema at `url` up to the newest migration."""
+    create_private(make_url(url))
     command.upgrade(alembic_config(url), "head")
 
 

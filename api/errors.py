@@ -2,9 +2,12 @@
 
 from flask import Flask, jsonify
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .models import db
+
+BEARER = 'Bearer realm="strongties"'
 
 
 def error_response(status: int, code: str, message: str, errors: dict | None = None):
@@ -36,6 +39,9 @@ def register(app: Flask) -> None:
         for name, value in exc.get_headers() or []:
             if name.lower() not in ("content-type", "content-length"):
                 response.headers[name] = value
+        response.headers.update(data.get("headers") or {})  # abort(..., headers=...)
+        if status == 401:  # RFC 9110: a 401 names the scheme that would be accepted
+            response.headers.setdefault("WWW-Authenticate", BEARER)
         return response, status
 
     @app.errorhandler(IntegrityError)
@@ -43,8 +49,11 @@ def register(app: Flask) -> None:
         db.session.rollback()
         return error_response(409, "conflict", "That conflicts with data already stored.")
 
+    # Locked or unreachable (OperationalError), or no connection free in the pool within its
+    # timeout (more requests at once than it holds): busy either way, worth a retry.
     @app.errorhandler(OperationalError)
-    def _busy(exc: OperationalError):
+    @app.errorhandler(PoolTimeout)
+    def _busy(exc: OperationalError | PoolTimeout):
         db.session.rollback()
         app.logger.warning("database unavailable: %s", exc)
         response, status = error_response(

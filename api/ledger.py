@@ -900,21 +900,25 @@ def update_contact(user: Owner, contact: Contact, data: dict) -> Contact:
     user = lock_and_reload(user, contact)
     if contact.deleted_at is not None:
         abort(404, message=f"No contact {contact.id}.")
-    if "name" in data:
-        contact.name = data["name"]
-    if "notes" in data:
-        contact.notes = data["notes"]
+    changed = False
+    for key in ("name", "notes"):
+        if key in data and data[key] != getattr(contact, key):
+            setattr(contact, key, data[key])
+            changed = True
     if "identities" in data:
         wanted = _unique(data["identities"])
         _check_identities_free(user, wanted, contact)
         keep = {(i["kind"], i["value"]) for i in wanted}
+        held = {(i.kind, i.value) for i in contact.identities}
+        changed = changed or keep != held
         for ident in list(contact.identities):
             if (ident.kind, ident.value) not in keep:
                 _record_identity(user, ident, "delete")
                 contact.identities.remove(ident)
         _add_identities(user, contact, wanted)
-    contact.updated_at = utcnow()
-    _record_contact(user, contact)
+    if changed:  # an edit that changes nothing writes nothing: no feed entry, no new updated_at
+        contact.updated_at = utcnow()
+        _record_contact(user, contact)
     return contact
 
 
@@ -1255,8 +1259,11 @@ def update_interaction(user: Owner, row: Interaction, data: dict) -> Interaction
         if "contact_id" in data
         else old_contact
     )
+    edits = _fields_from(data)
+    if new_contact.id == old_contact.id and all(getattr(row, k) == v for k, v in edits.items()):
+        return row  # nothing changes: nothing is written, nothing bumped
     before = event_of(row)
-    for key, value in _fields_from(data).items():
+    for key, value in edits.items():
         setattr(row, key, value)
     row.contact_id = new_contact.id
     row.updated_at = utcnow()

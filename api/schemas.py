@@ -20,13 +20,17 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 
 class Text(fields.String):
-    """A string that any database can store: valid Unicode, no NUL, bounded length."""
+    """A string that any database can store: valid Unicode, no NUL, bounded length; with
+    `blank=False`, not empty or only white space."""
 
-    def __init__(self, *, max_length: int, min_length: int = 0, **kwargs):
-        super().__init__(validate=validate.Length(min=min_length, max=max_length), **kwargs)
+    def __init__(self, *, max_length: int, min_length: int = 0, blank: bool = True, **kwargs):
+        super().__init__(validate=validate.Length(min=min_length or None, max=max_length), **kwargs)
+        self.blank = blank
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
+        if not self.blank and not text.strip():
+            raise ValidationError("Must not be empty.")
         if "\x00" in text:
             raise ValidationError("Must not contain NUL characters.")
         try:
@@ -34,6 +38,26 @@ class Text(fields.String):
         except UnicodeEncodeError as exc:
             raise ValidationError("Must be valid Unicode text.") from exc
         return text
+
+
+# Unicode's White_Space characters (str.strip() alone would also drop U+001C to U+001F).
+WHITESPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+class Name(Text):
+    """A name (a contact's, a device's): surrounding whitespace dropped, something must remain."""
+
+    def __init__(self, *, max_length: int = 300, **kwargs):
+        super().__init__(max_length=max_length, **kwargs)
+        self.validators.insert(0, validate.Length(min=1, error="Must not be empty or blank."))
+        self.metadata.setdefault("pattern", r"\S")  # in the spec: not blank
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip(WHITESPACE)
 
 
 class Instant(fields.AwareDateTime):
@@ -77,15 +101,21 @@ class IdentitySchema(StrictSchema):
 
 
 class ContactInSchema(StrictSchema):
-    name = Text(required=True, min_length=1, max_length=300)
+    name = Name(required=True)
     identities = fields.List(
-        fields.Nested(IdentitySchema), load_default=list, validate=validate.Length(max=20)
+        fields.Nested(IdentitySchema),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "May be empty for POST /contacts (someone known offline, found by "
+            "name or id; add identities later); an inline contact of a log needs at least one."
+        },
     )
     notes = Text(max_length=10000, load_default="")
 
 
 class ContactPatchSchema(StrictSchema):
-    name = Text(min_length=1, max_length=300)
+    name = Name()
     identities = fields.List(fields.Nested(IdentitySchema), validate=validate.Length(max=20))
     notes = Text(max_length=10000)
 
@@ -166,11 +196,25 @@ class ChangesArgsSchema(StrictSchema):
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
 
 
+# Shared by the API and the CLI: a user the CLI creates can sign in, a name it gives a device
+# is one the API would take.
+def username_field(**kwargs) -> Text:
+    return Text(max_length=80, blank=False, **kwargs)
+
+
+def password_field(**kwargs) -> Text:
+    return Text(max_length=200, blank=False, **kwargs)
+
+
+def device_name_field(**kwargs) -> Text:
+    return Name(max_length=120, **kwargs)
+
+
 class PairSchema(StrictSchema):
-    code = Text(max_length=64)
-    username = Text(max_length=80)
-    password = Text(max_length=200, load_only=True)
-    device_name = Text(load_default="Browser", max_length=120)
+    code = Text(max_length=64, blank=False)
+    username = username_field()
+    password = password_field(load_only=True)
+    device_name = device_name_field(load_default="Browser")
 
     @validates_schema
     def _one_way(self, data, **kwargs):
@@ -198,6 +242,12 @@ class SettingsSchema(StrictSchema):
 
 
 # ---- responses -------------------------------------------------------------------------------
+# Validators on these only document the answer (enums in the spec); dumping does not run them.
+
+
+def _one_of(choices, **kwargs) -> fields.Field:
+    field = fields.Integer if all(isinstance(c, int) for c in choices) else fields.String
+    return field(validate=validate.OneOf(choices), **kwargs)
 
 
 class ErrorSchema(Schema):
@@ -210,13 +260,13 @@ class ErrorSchema(Schema):
 
 
 class IdentityOutSchema(Schema):
-    kind = fields.String(required=True)
+    kind = _one_of(identity.KINDS, required=True)
     value = fields.String(required=True)
 
 
 class LastInteractionSchema(Schema):
     id = fields.UUID(allow_none=True)
-    kind = fields.String(required=True)
+    kind = _one_of(scoring.KINDS, required=True)
     occurred_at = fields.DateTime(required=True)
     days_ago = fields.Integer(required=True)
     note = fields.String(required=True)
@@ -240,8 +290,8 @@ class ComponentsSchema(Schema):
 
 class TieSchema(Schema):
     score = fields.Float(required=True)
-    band = fields.String(required=True)
-    layer = fields.Integer(required=True)
+    band = _one_of(("strong", "medium", "weak", "dormant"), required=True)
+    layer = _one_of(scoring.LAYERS, required=True)
     rank = fields.Integer(required=True)
     components = fields.Nested(ComponentsSchema, required=True)
     last_interaction = fields.Nested(LastInteractionSchema, allow_none=True, required=True)
@@ -264,16 +314,16 @@ class ContactOutSchema(Schema):
 
 
 class FavorOutSchema(Schema):
-    direction = fields.String(required=True)
+    direction = _one_of(scoring.DIRECTIONS, required=True)
     value = fields.Integer(required=True)
 
 
 class InteractionOutSchema(Schema):
     id = fields.UUID(required=True)
     contact_id = fields.Integer(required=True)
-    kind = fields.String(required=True)
+    kind = _one_of(scoring.KINDS, required=True)
     occurred_at = fields.DateTime(required=True)
-    initiated_by = fields.String(required=True)
+    initiated_by = _one_of(scoring.INITIATORS, required=True)
     closeness = fields.Integer(allow_none=True, required=True)
     favor = fields.Nested(FavorOutSchema, allow_none=True, required=True)
     note = fields.String(required=True)
@@ -319,8 +369,8 @@ class InteractionListSchema(Schema):
 
 class ChangeSchema(Schema):
     seq = fields.Integer(required=True)
-    entity = fields.String(required=True)
-    op = fields.String(required=True)
+    entity = _one_of(("contact", "identity", "interaction", "settings"), required=True)
+    op = _one_of(("upsert", "delete"), required=True)
     id = fields.String(required=True)
     at = fields.DateTime(required=True)
     device_id = fields.Integer(allow_none=True, required=True)

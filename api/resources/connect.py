@@ -2,8 +2,10 @@
 
 import ipaddress
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash
 
 from .. import auth
@@ -19,26 +21,77 @@ def _from_this_machine() -> bool:
         return False
 
 
+@blp.route("/", endpoint="home")
+def home():
+    """The server's address opened in a browser leads to the one page meant for people."""
+    return redirect(url_for("connect_page.connect"))
+
+
 @blp.route("/connect", methods=["GET", "POST"], endpoint="connect")
 def connect():
     """Loopback visitors of a personal server get a code at once; others sign in first."""
-    code, error = None, None
     if request.method == "POST":
+        username, password = _typed_username(), request.form.get("password", "")[:200]
+        typed = {"username": username.strip(), "password": password}
+        missing = [name for name, value in typed.items() if not value]
+        if missing:  # not an attempt: counts nothing against the limit
+            return _page(error=f"Enter your {' and '.join(missing)}.", status=422)
         auth.check_pair_rate_limit()
-        username = request.form.get("username", "")[:80]
-        password = request.form.get("password", "")[:200]
         user = db.session.scalar(select(User).where(User.username == username))
         if user and user.password_hash and check_password_hash(user.password_hash, password):
             code = auth.create_pairing_code(user)
         else:
             db.session.rollback()
             auth.record_pair_failure()
-            error = "That username and password did not match."
+            return _page(error="That username and password did not match.")
     elif _from_this_machine() and _single_user():
         code = auth.create_pairing_code(auth.default_user())
+    else:
+        code = None
     db.session.commit()
+    return _page(code=code)
+
+
+# The page is for people: its failures are told in the page, with what was typed kept (but the
+# password), rather than as the API's JSON.
+@blp.errorhandler(TooManyRequests)
+def _too_many_attempts(_exc):
+    db.session.rollback()
+    minutes = current_app.config["STRONGTIES_PAIR_CODE_MINUTES"]
+    error = (
+        "Too many failed sign-in attempts from this address. "
+        f"Wait a few minutes (at most {minutes}), then try again."
+    )
+    return _page(error=error, status=429)
+
+
+@blp.errorhandler(OperationalError)
+def _busy(exc):
+    db.session.rollback()
+    current_app.logger.warning("database unavailable: %s", exc)
+    error = "The server is busy right now. Wait a moment, then try again."
+    response = _page(error=error, status=503)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def _typed_username() -> str:
+    return request.form.get("username", "")[:80]
+
+
+def _page(code: str | None = None, error: str | None = None, status: int = 200):
+    signing_in = request.method == "POST"
     response = make_response(
-        render_template("connect.html", code=code, error=error, server=request.host_url)
+        render_template(
+            "connect.html",
+            code=code,
+            error=error,
+            # A failure on first opening the page (not a sign-in) is retried by reloading it.
+            retry=bool(error) and not signing_in,
+            username=_typed_username() if signing_in else "",
+            server=request.host_url,
+        ),
+        status,
     )
     # The page holds a secret: no caching, no framing by other sites.
     response.headers["Cache-Control"] = "no-store"

@@ -13,6 +13,7 @@ from ..schemas import (
     ContactOutSchema,
     ContactPageSchema,
     ContactPatchSchema,
+    ErrorSchema,
     InteractionListSchema,
     InteractionPageArgsSchema,
 )
@@ -74,6 +75,7 @@ class Contacts(MethodView):
 
     @blp.arguments(ContactInSchema())
     @blp.response(201, ContactOutSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="An identity held by another contact")
     def post(self, data):
         """Add a contact; an identity another contact already holds is a 409."""
         contact = ledger.create_contact(g.user, data)
@@ -91,6 +93,7 @@ class ContactItem(MethodView):
 
     @blp.arguments(ContactPatchSchema())
     @blp.response(200, ContactOutSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="An identity held by another contact")
     def patch(self, data, contact_id):
         """Rename, re-note or replace the identities of a contact."""
         contact = ledger.update_contact(g.user, ledger.get_contact(g.user, contact_id), data)
@@ -108,6 +111,7 @@ class ContactItem(MethodView):
 class ContactIdentities(MethodView):
     @blp.arguments(ContactIdentitiesSchema())
     @blp.response(200, ContactOutSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="An identity held by another contact")
     def post(self, data, contact_id):
         """Add identities to a contact (the person on screen is someone you know by another
         address); one it already holds changes nothing, one another contact holds is a 409."""

@@ -6,7 +6,12 @@ from flask_smorest import Blueprint
 
 from .. import ledger
 from ..models import Contact, db
-from ..schemas import InteractionInSchema, InteractionPatchSchema, InteractionResultSchema
+from ..schemas import (
+    ErrorSchema,
+    InteractionInSchema,
+    InteractionPatchSchema,
+    InteractionResultSchema,
+)
 from .answers import json_answer
 
 blp = Blueprint("interactions", __name__, url_prefix="/api/v1", description="The ledger")
@@ -40,6 +45,8 @@ class Interactions(MethodView):
     @blp.arguments(InteractionInSchema())
     @blp.response(201, InteractionResultSchema)
     @blp.alt_response(200, schema=InteractionResultSchema, description="Already stored")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such contact_id")
+    @blp.alt_response(409, schema=ErrorSchema, description="Identities of different contacts")
     def post(self, data):
         """Log an interaction with a server-assigned id; an `external_ref` already logged for
         the contact returns the stored interaction (200) instead of a second one."""
@@ -51,6 +58,11 @@ class InteractionItem(MethodView):
     @blp.arguments(InteractionInSchema())
     @blp.response(201, InteractionResultSchema)
     @blp.alt_response(200, schema=InteractionResultSchema, description="Already stored")
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="Another user's id, or identities of different contacts",
+    )
     def put(self, data, interaction_id):
         """Log an interaction under a client-chosen id: a replay changes nothing (200).
 
@@ -61,6 +73,7 @@ class InteractionItem(MethodView):
 
     @blp.arguments(InteractionPatchSchema())
     @blp.response(200, InteractionResultSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="The interaction was deleted")
     def patch(self, data, interaction_id):
         """Edit an interaction; the last write by server time wins."""
         row = ledger.update_interaction(

@@ -6,6 +6,7 @@ from werkzeug.security import check_password_hash
 
 from .. import auth
 from ..models import User, db
+from ..openapi import error
 from ..schemas import PairResultSchema, PairSchema
 from .devices import device_dict
 
@@ -20,6 +21,8 @@ class Pair(MethodView):
     @blp.doc(security=[])  # no token needed
     @blp.arguments(PairSchema())
     @blp.response(201, PairResultSchema)
+    @blp.alt_response(401, response=error(401))  # the code or password is not valid
+    @blp.alt_response(429, response=error(429))
     def post(self, data):
         """Exchange a one-time pairing code (or a username and password) for a device token.
 

@@ -68,7 +68,7 @@ function forgetToken(token) {
   return serial("settings", async () => {
     const current = await getSettings();
     if (current.token && current.token === token) {
-      await browser.storage.local.set({ settings: { ...current, token: "" } });
+      await browser.storage.local.set({ settings: { ...current, token: "", revoked: true } });
       await resetCache();
     }
   });

@@ -75,7 +75,17 @@ async function runSync(force) {
   if (!force && Date.now() - sync.at < settings.syncSeconds * 1000) return false;
   let cursor = sync.cursor || 0;
   for (let page = 0; page < 20; page++) {
-    const body = await apiRequest("GET", `/api/v1/changes?since=${encodeURIComponent(cursor)}&limit=500`, { fromOutbox: true });
+    let body;
+    try {
+      body = await apiRequest("GET", `/api/v1/changes?since=${encodeURIComponent(cursor)}&limit=500`, { fromOutbox: true });
+    } catch (err) {
+      // 410: the server's feed ends before our cursor (its ledger was restored from a backup,
+      // say). What we cached from it may never have happened there: start again from 0.
+      if (err.status !== 410 || !cursor) throw err;
+      await resetCache();
+      cursor = 0;
+      continue;
+    }
     if (!isPlainObject(body) || !Array.isArray(body.changes)) break;
     await applyChanges(body.changes);
     if (body.cursor !== undefined && body.cursor !== null) cursor = body.cursor;

@@ -255,18 +255,18 @@ async function pairWith(server, code) {
   try {
     body = await apiRequest("POST", "/api/v1/pair", { server, auth: false, body: { code, device_name: deviceName } });
   } catch (err) {
-    if (err instanceof ApiError) return { ok: false, error: err.message, status: err.status };
+    if (err instanceof ApiError) return { ok: false, state: err.kind === "offline" ? "offline" : "codeRefused", server, error: err.message, status: err.status };
     throw err;
   }
-  if (!isPlainObject(body) || typeof body.token !== "string" || !body.token) return { ok: false, error: "the server sent no token" };
+  if (!isPlainObject(body) || typeof body.token !== "string" || !body.token) return { ok: false, state: "error", error: "the server sent no token" };
   const device = isPlainObject(body.device) ? body.device : {};
   await saveConnection(server, body.token, { deviceName: device.name || deviceName, deviceId: device.id ?? null });
-  return { ok: true, status: "connected", server, device: { id: device.id ?? null, name: device.name || deviceName } };
+  return { ok: true, state: "connected", status: "connected", server, device: { id: device.id ?? null, name: device.name || deviceName } };
 }
 
 async function saveConnection(server, token, extra = {}) {
   const before = await getSettings();
-  await updateSettings({ server, token, ...extra });
+  await updateSettings({ server, token, revoked: false, ...extra });
   if (originOf(before.server) !== originOf(server) || before.token !== token) await resetCache();
   await syncConnectScript();
   flushSoon();
@@ -288,17 +288,27 @@ async function handleSaveSettings(msg) {
   try {
     server = normaliseServer(input.server);
   } catch (err) {
-    return { ok: false, error: err.message };
+    return { ok: false, state: "error", error: err.message };
   }
   await savePrefs(input);
 
   const code = typeof msg.code === "string" ? msg.code.trim() : "";
   if (code) return pairWith(server, code);
   const before = await getSettings();
-  const token = typeof msg.token === "string" && msg.token.trim() ? msg.token.trim() : originOf(before.server) === originOf(server) ? before.token : "";
-  if (before.server !== server || before.token !== token) await saveConnection(server, token);
-  if (!token) return { ok: false, error: "Enter a pairing code or a device token" };
-  return handleTestConnection({ server, token });
+  const typed = typeof msg.token === "string" ? msg.token.trim() : "";
+  const token = typed || (originOf(before.server) === originOf(server) ? before.token : "");
+  if (!token) {
+    if (before.server !== server) await saveConnection(server, "");
+    return { ok: false, state: "needsPairing", server, error: "Enter a pairing code or a device token first" };
+  }
+  // A token the server refuses is not kept: the working one (if any) stays.
+  const result = await handleTestConnection({ server, token });
+  if (result.state === "refused") return result;
+  if (before.server !== server || before.token !== token) {
+    const device = result.device ? { deviceName: result.device.name || "", deviceId: result.device.id ?? null } : before.token !== token ? { deviceName: "", deviceId: null } : {};
+    await saveConnection(server, token, device);
+  }
+  return { ...result, saved: true };
 }
 
 // Preferences that need no server: default kind, site switches, retry interval.
@@ -315,30 +325,43 @@ function savePrefs(input) {
   return updateSettings(patch);
 }
 
+// The connection's state, for the options page: connected, offline (the server does not answer),
+// revoked (the server refused the saved token, now forgotten), refused (a typed token), unconfigured
+// (no token) or error (anything else).
 async function handleTestConnection(msg) {
   const settings = await getSettings();
   let server;
   try {
     server = msg.server ? normaliseServer(msg.server) : settings.server;
   } catch (err) {
-    return { ok: false, error: err.message };
+    return { ok: false, state: "error", error: err.message };
   }
-  const token = typeof msg.token === "string" && msg.token.trim() ? msg.token.trim() : server === settings.server ? settings.token : "";
+  const typed = typeof msg.token === "string" ? msg.token.trim() : "";
+  const token = typed || (server === settings.server ? settings.token : "");
+  const saved = server === settings.server && token === settings.token;
   try {
     const { health, device } = await checkConnection(server, token);
-    if (!token) return { ok: false, reachable: true, version: health.version, error: "Server reachable; now pair this browser with a code or a token" };
-    if (device && server === settings.server && token === settings.token && device.name) await updateSettings({ deviceName: device.name, deviceId: device.id ?? null });
+    if (!token) {
+      const state = server === settings.server && settings.revoked ? "revoked" : "unconfigured";
+      return { ok: false, state, reachable: true, server, version: health.version, deviceName: settings.deviceName, error: "Server reachable; now pair this browser with a code or a token" };
+    }
+    if (device && saved && device.name) await updateSettings({ deviceName: device.name, deviceId: device.id ?? null });
     flushSoon();
-    return { ok: true, status: "connected", server, version: health.version, device };
+    return { ok: true, state: "connected", status: "connected", saved, server, version: health.version, device };
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    const error = err.kind === "unauthorized" ? "The server refused this token (revoked or mistyped)" : err.message;
-    return { ok: false, reachable: err.kind !== "offline", error };
+    if (err.kind === "unauthorized" && saved) {
+      await forgetToken(token); // as any other request of this browser would
+      return { ok: false, state: "revoked", reachable: true, server, deviceName: settings.deviceName, error: err.message };
+    }
+    if (err.kind === "unauthorized") return { ok: false, state: "refused", reachable: true, server, error: "The server refused this token (revoked or mistyped)" };
+    const offline = err.kind === "offline";
+    return { ok: false, state: offline ? "offline" : "error", reachable: !offline, server, error: err.message };
   }
 }
 
 async function handleDisconnect() {
-  await updateSettings({ token: "", deviceId: null });
+  await updateSettings({ token: "", deviceId: null, revoked: false });
   await resetCache();
   return { ok: true };
 }

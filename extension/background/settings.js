@@ -5,6 +5,7 @@ const SETTINGS_DEFAULTS = Object.freeze({
   token: "",
   deviceName: "",
   deviceId: null,
+  revoked: false, // the server refused the token: the options page says so, not "not connected"
   defaultKind: "message",
   sites: { linkedin: true, gmail: true, outlook: true },
   retryMinutes: 1, // outbox retry alarm (Chrome clamps packed extensions to >= 0.5)

@@ -8,6 +8,7 @@ const permissionEl = document.getElementById("permission");
 const DEFAULT_SERVER = "http://localhost:5151";
 let grantedPattern = null; // the server pattern known to be granted (checked ahead of the click)
 let hasToken = false;
+let latest = 0; // the newest check started: an older one's answer must not replace its status
 const touched = new Set(); // fields the user changed before the stored values arrived
 form.addEventListener("input", (e) => touched.add(e.target.name));
 form.addEventListener("change", (e) => touched.add(e.target.name));
@@ -65,14 +66,34 @@ function prefs() {
   };
 }
 
-function showResult(res, action) {
-  if (res && res.ok) {
+const CONNECT_HINT = "open your server’s Connect page and click Connect, or paste a pairing code (from “strongties pair”) or a device token above.";
+
+// What the person sees for each connection state the background reports: where things stand,
+// then what to do next.
+function showResult(res) {
+  const server = (res && res.server) || form.server.value.trim() || DEFAULT_SERVER;
+  const state = res && res.state;
+  if (state === "connected") {
     const device = res.device && res.device.name ? ` as “${res.device.name}”` : "";
-    const version = res.version ? ` · server ${res.version}` : "";
-    setStatus("connected", "connected", `${res.server || form.server.value}${device}${version}`);
+    const version = res.version ? ` (server ${res.version})` : "";
+    if (res.saved === false) setStatus("connected", `This token works: ${server} knows it${device}`, `Click ${hasToken ? "Save" : "Connect"} to use it in this browser${version}.`);
+    else setStatus("connected", `Connected to ${server}${device}`, `The card shows on the sites switched on below${version}.`);
+  } else if (state === "offline") {
+    const waiting = hasToken ? " Logs made meanwhile wait in this browser and are sent once it answers." : "";
+    setStatus("offline", `Cannot reach ${server}`, `Is the server running? Start it with “strongties serve”.${waiting}`);
+  } else if (state === "revoked") {
+    const device = res.deviceName ? ` (“${res.deviceName}”)` : "";
+    setStatus("revoked", `Disconnected: ${server} revoked this browser${device}`, `To use Strong Ties here again, ${CONNECT_HINT}`);
+  } else if (state === "unconfigured") {
+    setStatus("unconfigured", "Not connected yet", `${res.reachable ? `${server} answers. ` : ""}To connect, ${CONNECT_HINT}`);
+  } else if (state === "needsPairing") {
+    setStatus("error", res.error, "Or open your server’s Connect page and click Connect.");
+  } else if (state === "refused") {
+    setStatus("error", res.error, "Paste a new pairing code or token, or open your server’s Connect page and click Connect.");
+  } else if (state === "codeRefused") {
+    setStatus("error", res.error, res.status === 401 ? "Get a fresh code: open your server’s Connect page, or run “strongties pair”." : "");
   } else {
-    const error = (res && res.error) || "No answer from the extension";
-    setStatus("error", error, action === "test" && res && res.reachable === false ? "Is the server running? Start it with “strongties serve”." : "");
+    setStatus("error", (res && res.error) || "No answer from the extension", "");
   }
 }
 
@@ -82,6 +103,7 @@ form.addEventListener("submit", async (e) => {
   requestPermission();
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
+  const mine = ++latest;
   setStatus("working", "Connecting…");
   const code = form.code.value.trim();
   const token = form.token.value.trim();
@@ -91,14 +113,17 @@ form.addEventListener("submit", async (e) => {
     form.code.value = "";
     form.token.value = "";
   }
-  showResult(res, "save");
   await refresh();
+  if (mine === latest) showResult(res);
 });
 
 form.querySelector('[data-action="test"]').addEventListener("click", async () => {
   requestPermission();
+  const mine = ++latest;
   setStatus("working", "Testing…");
-  showResult(await send({ type: "testConnection", server: form.server.value, token: form.token.value.trim() }), "test");
+  const res = await send({ type: "testConnection", server: form.server.value, token: form.token.value.trim() });
+  await refresh(); // a saved token the server refused is gone now
+  if (mine === latest) showResult(res);
 });
 
 permissionEl.querySelector("button").addEventListener("click", () => requestPermission());
@@ -109,9 +134,10 @@ form.querySelector('[data-action="flush"]').addEventListener("click", async () =
 });
 
 form.querySelector('[data-action="disconnect"]').addEventListener("click", async () => {
+  latest++;
   await send({ type: "disconnect" });
-  setStatus("", "Disconnected. Pair again to use Strong Ties in this browser.");
   await refresh();
+  setStatus("disconnected", "Disconnected", `This browser no longer uses ${form.server.value.trim() || DEFAULT_SERVER}. To connect it again, ${CONNECT_HINT}`);
 });
 
 for (const name of ["default_kind", "site_linkedin", "site_gmail", "site_outlook"]) {
@@ -127,12 +153,17 @@ async function refresh() {
   if (!state || !state.ok) return;
   hasToken = state.hasToken;
   form.token.placeholder = hasToken ? "•••••••• (saved; leave empty to keep)" : "from “strongties token create”";
-  const device = state.settings.deviceName;
+  form.querySelector("button[type=submit]").textContent = hasToken ? "Save" : "Connect";
+  form.querySelector('[data-action="disconnect"]').disabled = !hasToken;
+  const { server, deviceName, revoked } = state.settings;
   document.getElementById("device").textContent = hasToken
-    ? `Connected to ${state.settings.server}${device ? ` as “${device}”` : ""}.`
-    : "Not connected yet.";
+    ? `Connected to ${server}${deviceName ? ` as “${deviceName}”` : ""}.`
+    : revoked
+      ? `Not connected: ${server} revoked this browser.`
+      : "Not connected.";
   const failed = state.failed.length ? ` ${state.failed.length} recent log(s) were refused by the server.` : "";
-  document.getElementById("queue").textContent = `${state.pending} log(s) waiting to be sent.${failed}`;
+  const waiting = hasToken || !state.pending ? `${state.pending} log(s) waiting to be sent.` : `${state.pending} log(s) wait in this browser until it is connected again.`;
+  document.getElementById("queue").textContent = `${waiting}${failed}`;
   return state;
 }
 
@@ -146,8 +177,12 @@ async function refresh() {
     }
   }
   await checkPermission();
-  if (state && state.hasToken && statusEl.getAttribute("data-status") === "") {
-    const res = await send({ type: "testConnection" });
-    if (statusEl.getAttribute("data-status") === "") showResult(res, "test");
-  }
+  if (!state || latest) return; // the person acted meanwhile
+  const { server, deviceName, revoked } = state.settings;
+  if (!state.hasToken) return showResult({ state: revoked ? "revoked" : "unconfigured", server, deviceName });
+  const mine = ++latest;
+  setStatus("working", `Checking the connection to ${server}…`);
+  const res = await send({ type: "testConnection" });
+  await refresh();
+  if (mine === latest) showResult(res);
 })();

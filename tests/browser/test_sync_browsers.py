@@ -82,6 +82,9 @@ class ChromiumStorage:
     def patch_settings(self, patch: dict[str, Any]) -> None:
         self._page().evaluate(SETTINGS_PATCH_JS, patch)
 
+    def set(self, items: dict[str, Any]) -> None:
+        self._page().evaluate("(items) => chrome.storage.local.set(items)", items)
+
 
 class FirefoxStorage:
     """``browser.storage.local`` from the extension's options page in Firefox's one tab (the tab
@@ -507,6 +510,26 @@ def test_new_settings_keep_the_ties_looked_up_after_them(connected, cr_tab, shot
             api.start()
     finally:
         restore_settings(connected, recency_half_life_days=before)
+
+
+def test_a_feed_that_ends_before_the_cursor_is_read_again_from_the_start(connected):
+    """A server restored from an older backup has a feed that ends before the cursor a browser
+    kept. The feed answers 410, and the browser drops what it cached from it and reads it again
+    from the start, instead of asking with a dead cursor for ever."""
+    api, store = connected.api, connected.cr_store
+    newest = feed_after(api, 0)[-1]["seq"]
+    ghost = {"contact": {"id": 999999, "name": "Nobody Restored", "identities": []}, "at": 1}
+    store.set({"sync": {"cursor": newest + 1000, "at": 0}, "ties": {"linkedin:ghost": ghost}})
+    assert api.request("GET", "/api/v1/changes", params={"since": newest + 1000}).status_code == 410
+
+    wait_until(
+        lambda: (store.get("sync") or {}).get("cursor") == newest,
+        timeout=15,
+        message="Chromium did not read the feed again from the start",
+    )
+    ties = store.get("ties") or {}
+    assert "linkedin:ghost" not in ties
+    assert ties[JANE_KEY]["contact"]["name"] == lookup(api, JANE)["contact"]["name"]
 
 
 def feed_after(api, since: int) -> list[dict[str, Any]]:

@@ -76,11 +76,12 @@ def test_live_server_refuses_foreign_host_names(live_server_factory, sqlite_url)
 
 
 def test_in_process_every_path_checks_the_host(client, auth_headers):
-    paths = ["/api/v1/health", "/api/v1/devices", "/api/openapi.json", "/api/docs", "/connect"]
+    paths = ["/", "/api/v1/health", "/api/v1/devices", "/api/openapi.json", "/api/docs", "/connect"]
     paths.append("/no/such/page")
     for path in paths:
         r = client.get(path, headers={**auth_headers, "Host": "evil.example:5151"})
         assert r.status_code == 400, path
+        assert "STRONGTIES_ALLOWED_HOSTS" in r.json["message"]  # what to change, if it is ours
         r = client.get(path, headers={**auth_headers, "Host": "localhost:5151"})
         assert r.status_code != 400, path
 

@@ -1,13 +1,18 @@
 """The personal store is private to its account: other users of the machine cannot read it.
 
 The default SQLite database lives in the user's data directory, which the server creates (or
-tightens) to mode 0700, so the database, its write-ahead log and its shared-memory file are out
-of reach of other accounts whatever the umask gave the files themselves.
+tightens) to mode 0700; the database file, which the server creates mode 0600 wherever it is,
+gives its mode to its write-ahead log and shared-memory file, whatever the umask.
 """
 
 from __future__ import annotations
 
+import os
 import stat
+import uuid
+
+import pytest
+from live_server import ServerProcess, cli_env, run_cli
 
 from api import config
 
@@ -23,3 +28,37 @@ def test_default_database_folder_is_private(tmp_path, monkeypatch):
     folder.chmod(0o755)  # as an older version left it
     config.default_database_url()
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+@pytest.fixture
+def loose_umask():
+    """The usual umask, which leaves new files readable by every account."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("where", ["default", "configured"])
+def test_the_ledger_files_are_readable_by_their_owner_only(tmp_path, loose_umask, where):
+    if where == "default":  # the user's data directory, as a first `strongties serve` makes it
+        folder = tmp_path / "data" / "strongties"
+        env = cli_env("", XDG_DATA_HOME=str(tmp_path / "data"))
+        del env["STRONGTIES_DATABASE_URL"]
+    else:
+        folder = tmp_path
+        env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}")
+    database = folder / ("strongties.db" if where == "default" else "ledger.db")
+    with ServerProcess(env, tmp_path / "server.log", cwd=tmp_path) as server:
+        token = run_cli(env, "token", "create", "Laptop").strip().splitlines()[-1]
+        jane = {"name": "Jane Doe", "identities": [{"kind": "email", "value": "jane@example.com"}]}
+        body = {"kind": "call", "contact": jane}
+        r = server.request("PUT", f"/api/v1/interactions/{uuid.uuid4()}", token, json=body)
+        assert r.status_code == 201, r.text
+        files = [database, *(database.with_name(database.name + end) for end in ("-wal", "-shm"))]
+        assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
+    if where == "default":
+        assert mode(folder) == 0o700

@@ -2,8 +2,9 @@
 
 Every operation of the spec is fuzzed with valid (positive) and invalid (negative) requests, and
 once more with its path ids pointing at real, seeded objects. Each response must not be a 5xx,
-must have the documented content type, and must match the documented schema (for errors, the one
-`{code, status, message, errors?}` shape). With a valid token no operation may answer 401.
+must have a status the operation documents, the documented content type and headers, and must
+match the documented schema (for errors, the one `{code, status, message, errors?}` shape). With
+a valid token no operation may answer 401.
 
 Bounded and reproducible: fixed example counts and derandomized Hypothesis (its seed is derived
 from the test, not the clock), no example database. For a deeper local search,
@@ -24,7 +25,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from api import auth, create_app
@@ -39,7 +42,15 @@ EXAMPLES = {
     "sqlite": {"positive": 10, "negative": 6, "seeded": 4},
     "postgres": {"positive": 4, "negative": 3, "seeded": 3},
 }
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+# The spec lists each operation's errors (no catch-all "default"): a status it does not list,
+# or a 401/429/503 without the header it documents, fails.
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+]
 PUBLIC = {"GET /api/v1/health", "POST /api/v1/pair"}
 SEEDED_INTERACTION = uuid.UUID("5eed0000-0000-4000-8000-000000000001")
 

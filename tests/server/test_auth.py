@@ -10,7 +10,7 @@ from sqlalchemy import select, text, update
 from werkzeug.routing import IntegerConverter, UUIDConverter
 
 from api import auth, create_app
-from api.models import Device, PairingCode, db, utcnow
+from api.models import Device, PairAttempt, PairingCode, db, utcnow
 
 PUBLIC = {"/api/v1/health", "/api/v1/pair"}
 CHROME = "chrome-extension://" + "abcdefghijklmnopabcdefghijklmnop"
@@ -60,6 +60,11 @@ def test_every_route_but_health_pair_and_spec_needs_a_token(app, client, auth_he
         ):
             r = client.open(url, method=method, headers=headers, json={})
             assert_error(r, 401)
+            # RFC 9110/6750: the 401 names the scheme to use; a token sent is called invalid.
+            challenge = r.headers["WWW-Authenticate"]
+            assert challenge.startswith('Bearer realm="strongties"'), challenge
+            sent = headers.get("Authorization", "").startswith("Bearer st_")
+            assert ('error="invalid_token"' in challenge) == sent, (headers, challenge)
         # With the token the request gets past authentication.
         r = client.open(url, method=method, headers=auth_headers, json={})
         assert r.status_code != 401, (method, url)
@@ -72,7 +77,9 @@ def test_health_pair_and_the_spec_need_no_token(client):
     assert r.json["database"] in ("sqlite", "postgresql")
     assert client.get("/api/openapi.json").status_code == 200
     assert client.get("/api/docs").status_code == 200
-    assert_error(client.post("/api/v1/pair", json={"code": "AAAA-BBBB-CCCC-DDDD"}), 401)
+    r = client.post("/api/v1/pair", json={"code": "AAAA-BBBB-CCCC-DDDD"})
+    assert_error(r, 401)
+    assert r.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
 def test_pairing_code_gives_a_token_once(app, client):
@@ -88,6 +95,17 @@ def test_pairing_code_gives_a_token_once(app, client):
 
     again = client.post("/api/v1/pair", json={"code": code, "device_name": "Thief"})
     assert_error(again, 401)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\u3000"])
+def test_a_device_is_named_something(app, client, blank):
+    code = pairing_code(app)
+    r = client.post("/api/v1/pair", json={"code": code, "device_name": blank})
+    assert_error(r, 422)
+    assert "device_name" in r.json["errors"]["json"]
+    r = client.post("/api/v1/pair", json={"code": code, "device_name": "  Laptop\n"})
+    assert r.status_code == 201, r.json  # the refusal did not use the code up
+    assert r.json["device"]["name"] == "Laptop"
 
 
 def test_a_code_is_read_forgivingly(app, client):
@@ -110,8 +128,24 @@ def test_wrong_codes_are_counted_and_then_refused(app, client):
     code = pairing_code(app)
     for _ in range(3):
         assert_error(client.post("/api/v1/pair", json={"code": "0000-0000-0000-0000"}), 401)
-    # Even the right code waits now: guessing is throttled per client.
-    assert_error(client.post("/api/v1/pair", json={"code": code}), 429)
+    # Even the right code waits now: guessing is throttled per client, until the first failure
+    # leaves the code lifetime's window, which Retry-After says.
+    r = client.post("/api/v1/pair", json={"code": code})
+    assert_error(r, 429)
+    lifetime = app.config["STRONGTIES_PAIR_CODE_MINUTES"] * 60
+    assert lifetime - 60 < int(r.headers["Retry-After"]) <= lifetime, r.headers
+    with app.app_context():  # the first failure was nearly a lifetime ago
+        first = db.session.scalar(select(PairAttempt).order_by(PairAttempt.id).limit(1))
+        first.at = utcnow() - timedelta(seconds=lifetime - 30)
+        db.session.commit()
+    r = client.post("/api/v1/pair", json={"code": code})
+    assert_error(r, 429)
+    assert 0 < int(r.headers["Retry-After"]) <= 30, r.headers
+    with app.app_context():
+        first = db.session.scalar(select(PairAttempt).order_by(PairAttempt.id).limit(1))
+        first.at = utcnow() - timedelta(seconds=lifetime + 1)
+        db.session.commit()
+    assert client.post("/api/v1/pair", json={"code": code}).status_code == 201
 
 
 def test_tokens_and_codes_are_stored_only_as_digests(app, client, make_token):
@@ -140,7 +174,10 @@ def test_a_revoked_device_is_locked_out_at_once(client, make_token):
     assert client.get("/api/v1/contacts", headers=lost).status_code == 200
 
     assert client.delete(f"/api/v1/devices/{stolen['id']}", headers=keep).status_code == 204
-    assert_error(client.get("/api/v1/contacts", headers=lost), 401)
+    r = client.get("/api/v1/contacts", headers=lost)
+    assert_error(r, 401)
+    assert 'error="invalid_token"' in r.headers["WWW-Authenticate"]
+    assert "disconnected" in r.headers["WWW-Authenticate"]
     assert_error(client.get("/api/v1/lookup?email=a@b.co", headers=lost), 401)
     assert [d["name"] for d in client.get("/api/v1/devices", headers=keep).json["devices"]] == [
         "Laptop"
@@ -236,3 +273,27 @@ def test_a_configured_origin_is_allowed(database_url, monkeypatch):
     )
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("get", "/api/v1/no-such-thing", 404),
+        ("get", "/api/v2/contacts", 404),
+        ("post", "/api/v1/contacts/1/no-such-thing", 404),
+        ("put", "/api/v1/contacts", 405),
+        ("post", "/api/v1/devices", 405),
+        ("get", "/api/v1/interactions", 405),
+    ],
+)
+def test_an_unknown_route_is_a_404_or_405_with_or_without_a_token(
+    client, auth_headers, method, path, status
+):
+    """Routing comes first: a route that does not exist says so, whoever asks (the routes are
+    public in the spec; no ledger data is behind them)."""
+    for headers in ({}, {"Authorization": "Bearer st_not-a-real-token"}, auth_headers):
+        r = getattr(client, method)(path, headers=headers, json={})
+        assert_error(r, status)
+        assert "WWW-Authenticate" not in r.headers
+    if status == 405:
+        assert r.headers["Allow"]

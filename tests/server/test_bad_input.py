@@ -193,6 +193,12 @@ BAD = [
     ("patch", "/api/v1/contacts/{cid}", {"name": None}, 422, "name"),
     ("post", "/api/v1/pair", {}, 422, "code"),
     ("post", "/api/v1/pair", {"code": 12345}, 422, "code"),
+    # Blank credentials are refused as such (no failed attempt is counted against the client).
+    ("post", "/api/v1/pair", {"code": " "}, 422, "code"),
+    ("post", "/api/v1/pair", {"username": "", "password": "secret"}, 422, "username"),
+    ("post", "/api/v1/pair", {"username": " \t", "password": "secret"}, 422, "username"),
+    ("post", "/api/v1/pair", {"username": "me", "password": ""}, 422, "password"),
+    ("post", "/api/v1/pair", {"username": "me", "password": "   "}, 422, "password"),
     # Query strings.
     ("get", "/api/v1/contacts?sort=age", None, 422, "sort"),
     ("get", "/api/v1/contacts?page=0", None, 422, "page"),
@@ -270,7 +276,7 @@ GROUPS = {
 }
 
 
-@pytest.mark.parametrize("status", sorted(GROUPS), ids=GROUPS.values())
+@pytest.mark.parametrize("status", sorted(GROUPS), ids=[GROUPS[s] for s in sorted(GROUPS)])
 def test_bad_requests_are_refused_and_change_nothing(app, api, seeded, status):
     cases = [case for case in BAD if case[3] == status]
     assert cases

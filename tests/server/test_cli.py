@@ -1,6 +1,8 @@
 """The `strongties` command against the test database (in-process; tests/server/test_serve.py
 runs the real console script)."""
 
+from pathlib import Path
+
 import pytest
 from live_server import invoke_cli
 from server_helpers import assert_error
@@ -83,3 +85,42 @@ def test_a_user_with_a_password_can_pair_a_browser(strongties, client):
 def test_migrate_and_version(strongties):
     assert "up to date" in strongties("migrate")
     assert "0.1.0" in strongties("--version")
+
+
+def help_tree(path: list[str]):
+    """(command path, its arguments and options) for `strongties <path> --help` and every
+    command under it, read from the help text itself."""
+    from click.testing import CliRunner
+
+    from api import cli
+
+    text = CliRunner().invoke(cli.main, [*path, "--help"], catch_exceptions=False).output
+    usage = text.splitlines()[0].split("[OPTIONS]")[-1].split()
+    section, options, commands = None, [], []
+    for line in text.splitlines():
+        if line and not line.startswith(" "):
+            section = line.rstrip(":")
+        elif section == "Options" and line.lstrip().startswith("--"):
+            options.append(line.split()[0].rstrip(","))
+        elif section == "Commands" and line.strip():
+            commands.append(line.split()[0])
+    arguments = [u for u in usage if u.isupper() and u != "COMMAND"]
+    yield path, bool(commands), arguments, [o for o in options if o != "--help"]
+    for command in commands:
+        yield from help_tree([*path, command])
+
+
+def test_the_readme_documents_every_command_and_option():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("## The CLI")[1].split("\n## ")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `strongties")]
+    for path, group, arguments, options in help_tree([]):
+        command = " ".join(["strongties", *path])
+        if group:  # documented through its commands; its own options anywhere in the table
+            assert any(r.startswith(f"| `{command} ") for r in rows), command
+            for option in options:
+                assert f"`{command} {option}" in table, f"README does not mention {option}"
+            continue
+        (row,) = [r for r in rows if r.startswith((f"| `{command} ", f"| `{command}`"))]
+        for word in [*arguments, *options]:
+            assert word in row, f"README's row for `{command}` does not mention {word}"

@@ -104,6 +104,32 @@ def test_a_contact_may_have_no_identity_and_a_unicode_name(api):
     assert api.get(f"/api/v1/contacts/{anon['id']}").json["name"] == "Zoë Ñandú 张伟"
 
 
+BLANK_NAMES = ["", " ", "   ", "\t\n", "\u00a0\u2003"]  # the last: no-break and em spaces
+
+
+def test_a_blank_name_is_refused_and_a_name_is_stored_trimmed(api, table_counts):
+    """A contact needs a name to be found by in lists and the overlay: blank ones are 422 on
+    create, on rename and inline in a log, changing nothing; surrounding spaces are dropped."""
+    jane = create(api, "  Jane Doe \n", [{"kind": "email", "value": "jane@example.com"}])
+    assert jane["name"] == "Jane Doe"
+    before = table_counts()
+    for blank in BLANK_NAMES:
+        assert_error(api.post("/api/v1/contacts", json={"name": blank}), 422, "name")
+        r = api.patch(f"/api/v1/contacts/{jane['id']}", json={"name": blank})
+        assert_error(r, 422, "name")
+        inline = {"name": blank, "identities": [{"kind": "email", "value": "new@example.com"}]}
+        r = api.post("/api/v1/interactions", json={"kind": "call", "contact": inline})
+        assert "contact.name" in assert_error(r, 422, "name")["message"]
+    assert table_counts() == before
+    assert api.get(f"/api/v1/contacts/{jane['id']}").json["name"] == "Jane Doe"
+
+    r = api.patch(f"/api/v1/contacts/{jane['id']}", json={"name": "\tJane  Roe "})
+    assert r.status_code == 200 and r.json["name"] == "Jane  Roe"
+    inline = {"name": " Ann ", "identities": [{"kind": "email", "value": "ann@example.com"}]}
+    r = api.post("/api/v1/interactions", json={"kind": "call", "contact": inline})
+    assert r.status_code == 201 and r.json["contact"]["name"] == "Ann"
+
+
 def test_list_sorts_filters_and_pages(api, log):
     for name, kind in (("Ann", "meal"), ("Bea", "email"), ("Cid", "coffee"), ("Abe", None)):
         if kind:

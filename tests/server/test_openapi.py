@@ -157,3 +157,87 @@ def test_docs_page_lists_the_paths(client):
     for path in EXPECTED_PATHS:
         assert path in html, path
     assert "/api/openapi.json" in html
+
+
+def _response(spec, response: dict) -> dict:
+    if "$ref" in response:
+        return spec["components"]["responses"][response["$ref"].split("/")[-1]]
+    return response
+
+
+def test_the_spec_lists_the_errors_each_operation_gives(spec):
+    """No catch-all: each operation names its errors, each with the one Error body, and the
+    headers the server sends with them (schemathesis holds the server to this)."""
+    public = {("/api/v1/health", "get"), ("/api/v1/pair", "post")}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            responses = operation["responses"]
+            assert "default" not in responses, (path, method)
+            expected = {"503"}
+            if (path, method) not in public:
+                expected.add("401")
+            if "{" in path:
+                expected.add("404")
+            if "requestBody" in operation:
+                expected |= {"400", "413", "415", "422"}
+            assert expected <= set(responses), (path, method, sorted(responses))
+            for status, response in responses.items():
+                response = _response(spec, response)
+                if int(status) >= 400:
+                    body = response["content"]["application/json"]["schema"]
+                    assert body == {"$ref": "#/components/schemas/Error"}, (path, method, status)
+                headers = response.get("headers", {})
+                if status == "401":
+                    assert headers["WWW-Authenticate"]["required"], (path, method)
+                if status in ("429", "503"):
+                    assert headers["Retry-After"]["required"], (path, method, status)
+    pair = spec["paths"]["/api/v1/pair"]["post"]["responses"]
+    assert {"401", "429"} <= set(pair)
+    assert "410" in spec["paths"]["/api/v1/changes"]["get"]["responses"]
+    for path, method in [
+        ("/api/v1/contacts", "post"),
+        ("/api/v1/contacts/{contact_id}", "patch"),
+        ("/api/v1/interactions", "post"),
+        ("/api/v1/interactions/{interaction_id}", "put"),
+        ("/api/v1/interactions/{interaction_id}", "patch"),
+    ]:
+        assert "409" in spec["paths"][path][method]["responses"], (path, method)
+
+
+def test_the_spec_is_as_strict_as_the_schemas(spec):
+    """A nullable object is that object or null (not any object); a dict keyed by an enum
+    (weights by component) allows those keys only."""
+    schemas = spec["components"]["schemas"]
+    favor = schemas["InteractionIn"]["properties"]["favor"]["anyOf"]
+    assert {"$ref": "#/components/schemas/Favor"} in favor
+    (null,) = [branch for branch in favor if "$ref" not in branch]
+    assert null["enum"] == [None], null
+    for name in schemas:
+        for prop in schemas[name].get("properties", {}).values():
+            for branch in prop.get("anyOf", []):
+                assert "$ref" in branch or branch.get("enum") == [None], (name, branch)
+    weights = schemas["Settings"]["properties"]["weights"]
+    assert weights["additionalProperties"] is False
+    assert set(weights["properties"]) == {
+        "frequency",
+        "recency",
+        "emotional",
+        "reciprocity",
+        "duration",
+    }
+    assert set(schemas["Settings"]["properties"]["kind_weights"]["properties"]) >= {"coffee"}
+    # Answers say which values they take, so a client (and schemathesis) can rely on them.
+    tie = schemas["Tie"]["properties"]
+    assert set(tie["band"]["enum"]) == {"strong", "medium", "weak", "dormant"}
+    assert tie["layer"]["enum"] == [5, 15, 50, 150, 500, 1500]
+    change = schemas["Change"]["properties"]
+    assert set(change["entity"]["enum"]) == {"contact", "identity", "interaction", "settings"}
+    assert set(change["op"]["enum"]) == {"upsert", "delete"}
+    assert set(schemas["InteractionOut"]["properties"]["initiated_by"]["enum"]) == {
+        "me",
+        "them",
+        "mutual",
+    }
+    assert set(schemas["IdentityOut"]["properties"]["kind"]["enum"]) == {"email", "linkedin"}

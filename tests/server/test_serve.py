@@ -3,6 +3,7 @@ stopped and started again on the same database, on SQLite and on a fresh Postgre
 and the package as `pip install .` puts it outside the source tree."""
 
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from live_server import ServerProcess, cli_env, run_cli
+from live_server import STRONGTIES, ServerProcess, cli_env, run_cli
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -37,6 +38,11 @@ def round_trip(database_url: str, home: Path) -> None:
         assert_schema_is_current(database_url)
 
         assert server.request("GET", "/api/v1/health").json()["status"] == "ok"
+        # The server's address, opened in a browser, lands on the connect page.
+        home = server.request("GET", "/")
+        assert home.status_code == 200 and home.history[0].status_code == 302, home.history
+        assert home.url == f"{server.base_url}/connect"
+        assert "<title>Connect this browser · Strong Ties</title>" in home.text
         token = run_cli(server.env, "token", "create", "Laptop").strip().splitlines()[-1]
         assert server.request("GET", "/api/v1/contacts").status_code == 401
 
@@ -208,3 +214,188 @@ def test_the_installed_package_serves_outside_the_source_tree(tmp_path):
         assert spec.status_code == 200, spec.text
         assert spec.json()["info"]["version"] == __version__
         assert "/api/v1/interactions/{interaction_id}" in spec.json()["paths"]
+
+
+def strongties(env: dict[str, str], *args: str, cwd=None, timeout: float = 60):
+    """The console script as its own process, whatever its exit code."""
+    return subprocess.run(
+        [*STRONGTIES, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
+    """Failed with one line on stderr that says why (after click's usage hint, for a bad
+    argument), not a traceback."""
+    assert done.returncode != 0, done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    if done.returncode == 2:  # a usage error: "Usage: ...", "Try ... --help", then the error
+        assert lines[:2] and lines[0].startswith("Usage:"), done.stderr
+        lines = lines[2:]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
+    for word in words:
+        assert word in lines[0], done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--port", "0"], ["--port", "65536"], ["--port", "-1"], ["--threads", "0"]],
+)
+def test_serve_refuses_a_port_or_thread_count_out_of_range(tmp_path, args):
+    done = strongties(cli_env(f"sqlite:///{tmp_path / 'ledger.db'}"), "serve", *args)
+    assert_one_line_error(done, args[0])
+    assert done.returncode == 2 and "range" in done.stderr
+    assert not (tmp_path / "ledger.db").exists()  # refused before anything started
+
+
+@pytest.mark.parametrize(
+    ("minutes", "said"), [("3", "within 3 minutes"), ("1", "within 1 minute:")]
+)
+def test_pair_says_how_long_its_code_lives(tmp_path, minutes, said):
+    env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}", STRONGTIES_PAIR_CODE_MINUTES=minutes)
+    assert said in run_cli(env, "pair")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["user", "create", "", "--password", "secret"], "USERNAME"),
+        (["user", "create", "  ", "--password", "secret"], "USERNAME"),
+        (["user", "create", "x" * 81, "--password", "secret"], "USERNAME"),
+        (["user", "create", "alice", "--password", ""], "--password"),
+        (["user", "create", "alice", "--password", " \t "], "--password"),
+        (["user", "create", "alice", "--password", "p" * 201], "--password"),  # pairing's limit
+        (["token", "create", "x" * 121], "NAME"),  # the API's limit on device names
+        (["token", "create", "  "], "NAME"),
+    ],
+)
+def test_cli_refuses_what_the_api_would_refuse_and_writes_nothing(tmp_path, args, named):
+    done = strongties(cli_env(f"sqlite:///{tmp_path / 'ledger.db'}"), *args)
+    assert_one_line_error(done, named)
+    assert not (tmp_path / "ledger.db").exists()
+
+
+def test_a_device_named_on_the_cli_keeps_its_whole_name(tmp_path):
+    env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}")
+    name = "Work laptop " + "x" * 108  # the longest the API takes
+    run_cli(env, "token", "create", name)
+    assert name in run_cli(env, "devices", "list")
+
+
+@pytest.mark.parametrize("setting", ["sqlite:///ledger.db", "ledger.db"])
+def test_a_relative_database_path_is_one_file_in_the_current_directory(tmp_path, setting):
+    """`user create` and `serve` started in the same folder share the ledger there."""
+    env = cli_env(setting, HOME=str(tmp_path))
+    run_cli(env, "user", "create", "alice", "--password", "correct horse", cwd=tmp_path)
+    assert (tmp_path / "ledger.db").is_file()
+    with ServerProcess(env, tmp_path / "server.log", cwd=tmp_path) as server:
+        body = {"username": "alice", "password": "correct horse", "device_name": "Laptop"}
+        r = server.request("POST", "/api/v1/pair", json=body)
+        assert r.status_code == 201, r.text
+        token = r.json()["token"]
+    listing = run_cli(env, "devices", "list", "--user", "alice", cwd=tmp_path)
+    assert "Laptop" in listing
+    with ServerProcess(env, tmp_path / "server.log", cwd=tmp_path) as server:
+        assert server.request("GET", "/api/v1/devices", token).status_code == 200
+
+
+BAD_SETTINGS = [
+    ({"STRONGTIES_PAIR_CODE_MINUTES": "ten"}, "STRONGTIES_PAIR_CODE_MINUTES"),
+    ({"STRONGTIES_PAIR_MAX_FAILURES": "0"}, "STRONGTIES_PAIR_MAX_FAILURES"),
+    ({"STRONGTIES_MAX_BODY_BYTES": "-5"}, "STRONGTIES_MAX_BODY_BYTES"),
+    ({"STRONGTIES_SCORE_REFRESH_HOURS": "soon"}, "STRONGTIES_SCORE_REFRESH_HOURS"),
+    ({"STRONGTIES_SCORE_REFRESH_HOURS": "nan"}, "STRONGTIES_SCORE_REFRESH_HOURS"),
+    ({"STRONGTIES_TRUSTED_PROXIES": "one"}, "STRONGTIES_TRUSTED_PROXIES"),
+    ({"STRONGTIES_SQLITE_SYNCHRONOUS": "sometimes"}, "STRONGTIES_SQLITE_SYNCHRONOUS"),
+    ({"STRONGTIES_DATABASE_URL": "sqlite:/ledger.db"}, "STRONGTIES_DATABASE_URL is not a"),
+    ({"STRONGTIES_DATABASE_URL": "postgresql://u:hunter2@h:port/x"}, "URL is not a database"),
+    ({"STRONGTIES_DATABASE_URL": "nosuchdb://host/x"}, "STRONGTIES_DATABASE_URL"),
+    ({"STRONGTIES_DATABASE_URL": "mysql://host/x"}, "STRONGTIES_DATABASE_URL"),  # no driver
+    ({"STRONGTIES_DATABASE_URL": "{tmp}/no/such/folder/x.db"}, "unable to open"),
+    (
+        {"STRONGTIES_DATABASE_URL": "postgresql://strongties:hunter2@127.0.0.1:1/x"},
+        "postgresql+psycopg://strongties:***@127.0.0.1:1/x",
+    ),
+]
+
+
+@pytest.mark.parametrize(("settings", "named"), BAD_SETTINGS, ids=lambda v: str(v)[:60])
+@pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "1"]], ids=" ".join)
+def test_a_setting_that_cannot_be_used_is_one_line_not_a_traceback(
+    tmp_path, settings, named, command
+):
+    env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}")
+    env.update({k: v.replace("{tmp}", str(tmp_path)) for k, v in settings.items()})
+    done = strongties(env, *command)
+    assert_one_line_error(done, named)
+    assert done.returncode == 1 and "hunter2" not in done.stderr
+    assert "serving" not in done.stdout
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path):
+    env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = strongties(env, "serve", "--port", port)
+    assert_one_line_error(done, port, "in use")
+    assert done.returncode == 1
+    assert "serving" not in done.stdout  # no banner for a server that is not there
+
+
+def free_ipv6_port() -> int:
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("host", "address"), [("0.0.0.0", "localhost"), ("::", "[::1]"), ("::1", "[::1]")]
+)
+def test_serve_prints_an_address_a_browser_can_open(tmp_path, host, address):
+    """A wildcard or IPv6 address to listen on becomes one a browser here opens, and the
+    server answers to it: the health check, and /connect with a pairing code."""
+    port = free_ipv6_port() if ":" in host else None
+    server = ServerProcess(
+        cli_env(f"sqlite:///{tmp_path / 'ledger.db'}"),
+        tmp_path / "server.log",
+        [*STRONGTIES, "serve", "--host", host, "--port", "{port}"],
+        port=port,
+        host=address,
+    )
+    with server:
+        url = f"http://{address}:{server.port}"
+        assert f"serving {url}\n" in server.log_text()
+        assert f"open {url}/connect\n" in server.log_text()
+        assert "note:" not in server.log_text()
+        page = server.request("GET", f"{url}/connect")
+        assert page.status_code == 200 and "data-pairing-code=" in page.text
+
+
+def test_serve_says_when_its_address_is_not_an_allowed_host(tmp_path):
+    allowed = "ties.example,127.0.0.1"  # not localhost, the address serve prints
+    env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}", STRONGTIES_ALLOWED_HOSTS=allowed)
+    with ServerProcess(env, tmp_path / "server.log", host="127.0.0.1") as server:
+        assert "note: add localhost to STRONGTIES_ALLOWED_HOSTS" in server.log_text()
+        host = {"Host": f"localhost:{server.port}"}
+        refused = server.request("GET", "/api/v1/health", headers=host)
+        assert refused.status_code == 400
+        assert "STRONGTIES_ALLOWED_HOSTS" in refused.json()["message"]
+
+
+def test_a_database_from_a_newer_version_is_one_line_not_a_traceback(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    env = cli_env(url)
+    run_cli(env, "migrate")
+    engine = create_engine(url)
+    with engine.begin() as conn:  # as a later version's migration would leave it
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    engine.dispose()
+    assert_one_line_error(strongties(env, "migrate"), "schema", "9999_from_the_future")

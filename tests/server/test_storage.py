@@ -123,3 +123,30 @@ def test_instants_come_back_in_utc_whatever_the_database_session_time_zone(datab
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_no_free_database_connection_is_a_503_with_retry_after(database_url, make_token):
+    """Every connection of the pool in use (more requests at once than it holds) is the
+    database being busy: a 503 the client retries, not a 500 after the pool's timeout."""
+    token = make_token()
+    options = {"pool_size": 2, "max_overflow": 0, "pool_timeout": 0.2}
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "SQLALCHEMY_ENGINE_OPTIONS": options}
+    )
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    with app.app_context():
+        engine = db.engine  # used outside: each request has an app context of its own
+    try:
+        with engine.connect(), engine.connect():  # the pool's every connection, held elsewhere
+            for method, path, body in [
+                ("get", "/api/v1/contacts", None),
+                ("post", "/api/v1/contacts", {"name": "Ann"}),
+            ]:
+                r = getattr(client, method)(path, headers=headers, json=body)
+                assert r.status_code == 503, (r.status_code, r.get_data()[:300])
+                assert r.json["code"] == "unavailable" and r.headers["Retry-After"] == "1"
+        r = client.get("/api/v1/contacts", headers=headers)
+        assert r.status_code == 200 and r.json["total"] == 0  # the refused write wrote nothing
+    finally:
+        engine.dispose()

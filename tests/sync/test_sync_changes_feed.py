@@ -251,10 +251,10 @@ def test_feed_arguments_are_validated(device):
         r = dev.get(f"/api/v1/changes?{query}")
         assert r.status_code == 422, query
         assert r.get_json()["code"] == "unprocessable_entity"
-    # A cursor from the future (another server's, say) gives nothing rather than an error.
+    # A cursor from the future (another server's, say) is refused: the browser starts again.
     r = dev.get("/api/v1/changes?since=999999999")
-    assert r.status_code == 200
-    assert r.get_json() == {"changes": [], "cursor": 999999999, "has_more": False}
+    assert r.status_code == 410
+    assert r.get_json()["code"] == "gone" and "since=0" in r.get_json()["message"]
 
 
 def test_the_longest_identities_fit_in_the_feed(device):
