@@ -75,7 +75,7 @@ textarea{resize:vertical;min-height:44px}
     if (tag === "button") el.type = "button";
     for (const [k, v] of Object.entries(attrs)) {
       if (k === "text") el.textContent = v;
-      else if (v !== false && v !== null && v !== undefined) el.setAttribute(k, v === true ? "" : v);
+      else if (v !== false && v != null) el.setAttribute(k, v === true ? "" : v);
     }
     el.append(...children);
     return el;
@@ -174,13 +174,13 @@ textarea{resize:vertical;min-height:44px}
   }
 
   function onClick(e) {
-    const action = e.target.closest && e.target.closest("[data-action]");
+    const action = e.target.closest?.("[data-action]");
     if (!action || action.disabled) return;
     const name = action.getAttribute("data-action");
     if (name === "log-menu") toggleMenu(els.form.hidden);
     else if (name === "log-cancel") toggleMenu(false);
     else if (name === "collapse") setCollapsed(root.getAttribute("data-collapsed") !== "true", true);
-    else if (name !== "log-submit" && handlers[name]) handlers[name]();
+    else if (name !== "log-submit") handlers[name]?.();
   }
 
   function onSubmit(e) {
@@ -194,7 +194,7 @@ textarea{resize:vertical;min-height:44px}
     f.favor.value = "";
     f.closeness.value = "";
     syncFavour();
-    if (handlers.logSubmit) handlers.logSubmit(values);
+    handlers.logSubmit?.(values);
   }
 
   function syncFavour() {
@@ -206,8 +206,8 @@ textarea{resize:vertical;min-height:44px}
     els.menuBtn.setAttribute("aria-expanded", String(open));
     if (open) {
       const f = els.form.elements;
-      f.kind.value = (view && view.kind) || "message";
-      f.initiated_by.value = (view && view.person && view.person.initiatedBy) || "me";
+      f.kind.value = view?.kind || "message";
+      f.initiated_by.value = view?.person?.initiatedBy || "me";
       syncFavour();
       f.kind.focus();
     }
@@ -219,7 +219,7 @@ textarea{resize:vertical;min-height:44px}
     els.collapse.setAttribute("aria-expanded", String(!collapsed));
     els.collapse.setAttribute("aria-label", collapsed ? "Expand Strong Ties" : "Collapse Strong Ties");
     if (collapsed) toggleMenu(false);
-    if (byUser && handlers.collapse) handlers.collapse(collapsed);
+    if (byUser) handlers.collapse?.(collapsed);
     position();
   }
 
@@ -245,10 +245,10 @@ textarea{resize:vertical;min-height:44px}
     root.setAttribute("data-band", band);
     if (v.collapsed !== undefined) setCollapsed(!!v.collapsed, false);
 
-    const name = (v.contact && v.contact.name) || (v.person && v.person.name) || (v.person && v.person.identities[0].value) || "";
+    const name = v.contact?.name || v.person?.name || v.person?.identities[0].value || "";
     els.name.textContent = name;
     els.name.title = name;
-    els.sub.textContent = (v.person && v.person.headline) || "";
+    els.sub.textContent = v.person?.headline || "";
     els.sub.hidden = !els.sub.textContent;
 
     const score = known ? String(Math.round(Number(tie.score))) : "";
@@ -264,9 +264,9 @@ textarea{resize:vertical;min-height:44px}
     const last = known && tie.last_interaction;
     els.last.textContent = last ? `${KIND_LABELS[last.kind] || ST.clean(last.kind, 30)} · ${daysText(Number(last.days_ago))}` : known ? "None yet" : "";
     const r = (known && tie.reciprocity) || null;
-    const given = r ? Math.max(0, Number(r.given) || 0) : 0;
-    const received = r ? Math.max(0, Number(r.received) || 0) : 0;
-    const balance = r ? Number(r.balance) || 0 : 0;
+    const given = Math.max(0, Number(r?.given) || 0);
+    const received = Math.max(0, Number(r?.received) || 0);
+    const balance = Number(r?.balance) || 0;
     els.recip.textContent = !known ? "" : !r || (!given && !received) ? "None exchanged yet" : `You did ${plural(given, "favour")}, received ${received}${balance > 0 ? " · they owe you" : balance < 0 ? " · you owe them" : ""}`;
     els.rows.hidden = !known;
 
@@ -327,8 +327,8 @@ textarea{resize:vertical;min-height:44px}
     const vh = window.innerHeight;
     const w = root.offsetWidth;
     const hgt = root.offsetHeight;
-    const inset = (ST.adapter && ST.adapter.topInset) || 16;
-    const a = ST.adapter && ST.adapter.anchor ? ST.adapter.anchor() : null;
+    const inset = ST.adapter?.topInset || 16;
+    const a = ST.adapter?.anchor?.();
     let left = vw - w - 16;
     let top = inset + 8;
     if (a && a.right - w >= 8 && a.right <= vw) {
@@ -343,8 +343,8 @@ textarea{resize:vertical;min-height:44px}
   function remove() {
     view = null;
     hideUndo();
-    if (guard) guard.disconnect();
-    if (host) host.remove();
+    guard?.disconnect();
+    host?.remove();
   }
 
   return {

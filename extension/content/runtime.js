@@ -60,7 +60,7 @@
       Object.assign(cur, { href, route });
       return;
     }
-    const prevName = cur.person ? cur.person.name : null;
+    const prevName = cur.person?.name;
     clearTimeout(finalTimer);
     ST.overlay.hideUndo();
     lookupSeq++;
@@ -74,7 +74,7 @@
     const snap = first ? null : { ...(rolling || snapshot() || {}), prevName };
     cur = { href, route, person: null, status: "pending", snap };
     finalTimer = setTimeout(() => cur.status === "pending" && attempt(true), READ_TIMEOUT);
-    render({ state: "loading", ui: view && view.ui }); // never the previous person, not even for a moment
+    render({ state: "loading", ui: view?.ui }); // never the previous person, not even for a moment
     attempt(false);
   }
 
@@ -131,7 +131,7 @@
   function target() {
     const p = cur.person;
     if (!p) return null;
-    if (!personIndex || !p.others || !p.others[personIndex - 1]) return p;
+    if (!personIndex || !p.others?.[personIndex - 1]) return p;
     return { ...p.others[personIndex - 1], site: p.site, externalRef: p.externalRef, others: p.others };
   }
 
@@ -141,10 +141,10 @@
     ST.overlay.render({
       ...v,
       person,
-      others: (cur.person && cur.person.others) || [],
+      others: cur.person?.others || [],
       personIndex,
-      kind: EMAIL_SITES.has(A.site) ? "email" : v.kind || (v.ui && v.ui.defaultKind) || "message",
-      collapsed: v.ui ? v.ui.collapsed : undefined,
+      kind: EMAIL_SITES.has(A.site) ? "email" : v.kind || v.ui?.defaultKind || "message",
+      collapsed: v.ui?.collapsed,
     });
   }
 
@@ -152,7 +152,7 @@
     const seq = ++lookupSeq;
     const p = target();
     if (!p) return;
-    render({ state: "loading", ui: view && view.ui });
+    render({ state: "loading", ui: view?.ui });
     const res = await ST.send({ type: "lookup", site: A.site, identities: p.identities, name: p.name });
     if (seq !== lookupSeq) return; // the page moved on meanwhile
     lookedUpAt = Date.now();
@@ -194,18 +194,18 @@
     ST.overlay.busy(true);
     logging = true;
     if (view.tie) render({ ...view, tie: optimistic(view.tie, interaction), optimistic: true });
-    const contactId = view.contact ? view.contact.id : undefined;
+    const contactId = view.contact?.id;
     const res = await ST.send({ type: "log", site: A.site, person: p, contactId, link: !!view.linkable, interaction });
     logging = false;
     ST.overlay.busy(false);
     if (seq !== lookupSeq) return;
     if (!res || res.status === "error" || res.ok === false) {
-      render({ ...beforeLog, message: `Not logged: ${(res && (res.message || res.error)) || "the extension did not answer"}` });
+      render({ ...beforeLog, message: `Not logged: ${res?.message || res?.error || "the extension did not answer"}` });
       return;
     }
     if (res.status === "unconfigured") return render({ state: "unconfigured", ui: view.ui });
     // The server keeps one interaction per email (external_ref): a repeat returns the stored one.
-    const repeat = res.status === "sent" && res.interaction && res.interaction.id && res.interaction.id !== res.id;
+    const repeat = res.status === "sent" && res.interaction?.id && res.interaction.id !== res.id;
     lastLogId = repeat ? null : res.id;
     if (res.status === "sent") render({ ...view, state: "known", contact: res.contact, tie: res.tie, linkable: false, optimistic: false, stale: false, pending: 0, message: "" });
     else render({ ...view, state: "offline", stale: true, pending: res.pending, message: "Saved in this browser; it is sent when the server is back." });
@@ -220,33 +220,33 @@
     ST.overlay.busy(true);
     const res = await ST.send({ type: "undo", id });
     ST.overlay.busy(false);
-    if (res && res.status === "undone" && res.tie !== undefined && res.contact) {
+    if (res?.status === "undone" && res.tie !== undefined && res.contact) {
       render({ ...view, state: "known", contact: res.contact, tie: res.tie, optimistic: false, stale: false, message: "Undone." });
     } else {
       await lookup();
-      if (res && res.status === "error") render({ ...view, message: `Undo failed: ${res.message}` });
+      if (res?.status === "error") render({ ...view, message: `Undo failed: ${res.message}` });
     }
   }
 
   ST.overlay.on({
-    log: () => log({ kind: EMAIL_SITES.has(A.site) ? "email" : (view && view.ui && view.ui.defaultKind) || "message" }),
+    log: () => log({ kind: EMAIL_SITES.has(A.site) ? "email" : view?.ui?.defaultKind || "message" }),
     logSubmit: (values) => log(values),
     undo,
     retry: lookup,
     "open-options": () => ST.send({ type: "openOptions" }),
     "next-person": () => {
-      const n = ((cur.person && cur.person.others) || []).length + 1;
+      const n = (cur.person?.others || []).length + 1;
       personIndex = (personIndex + 1) % n;
       lookup();
     },
     collapse: (collapsed) => {
-      if (view) view = { ...view, ui: { ...(view.ui || {}), collapsed } };
+      if (view) view = { ...view, ui: { ...view.ui, collapsed } };
       ST.send({ type: "setCollapsed", collapsed });
     },
   });
 
   browser.runtime.onMessage.addListener((msg) => {
-    if (msg && msg.type === "refresh" && cur.status === "ready" && !logging) lookup();
+    if (msg?.type === "refresh" && cur.status === "ready" && !logging) lookup();
   });
 
   // URL changes: Navigation API where there is one, hash/popstate, DOM mutations, and a cheap poll.
