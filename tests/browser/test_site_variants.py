@@ -11,7 +11,8 @@ sent.
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
 identity the page is about (and, for mail, the message it was about). Pages without a person on
-screen show no overlay at all.
+screen show no overlay at all, nor does mail from a robot (no-reply, notifications, bounces) or a
+mailing list that rewrites the sender ("'Name' via List").
 """
 
 from __future__ import annotations
@@ -433,6 +434,79 @@ UNADDRESSED_SENDERS = (
     ("fixture", "url", "edits"), [pytest.param(*v[1:], id=v[0]) for v in UNADDRESSED_SENDERS]
 )
 def test_no_overlay_for_a_sender_without_an_address(chromium, tab, fixture, url, edits):
+    serve(chromium, url, html=edited(fixture, edits))
+    chromium.open(url, tab)
+    assert_no_card(chromium, tab)
+
+
+# Senders nobody keeps a tie with: robots (no-reply, notifications, bounces) and mailing lists
+# that rewrite the From to "'Name' via List <list@...>" (the person is not at that address).
+# (id, fixture, url, {text in the fixture: replacement}).
+GROUP_URL = "https://mail.google.com/mail/u/0/#inbox/FMfcgzQZTmVpJxLrHcWnBsKdQgRtPyNf"
+PRIYA_FROM = (
+    '<span class="gD" email="Priya.Shah@contoso.example" name="Priya Shah" '
+    'data-hovercard-id="Priya.Shah@contoso.example">Priya Shah</span>'
+)
+PRIYA_VIA_GROUP = (
+    '<span class="gD" email="lisbon-friends@googlegroups.com" '
+    'name="&#39;Priya Shah&#39; via Lisbon Friends" '
+    'data-hovercard-id="lisbon-friends@googlegroups.com">&#39;Priya Shah&#39; via Lisbon Friends'
+    "</span>"
+)
+ME_FROM = PRIYA_FROM.replace("Priya.Shah@contoso.example", "alex.morgan@example.com").replace(
+    "Priya Shah", "Alex Morgan"
+)
+
+
+def gmail_sender(name: str, email: str) -> str:
+    return PRIYA_FROM.replace("Priya.Shah@contoso.example", email).replace("Priya Shah", name)
+
+
+def outlook_sender(name: str, email: str) -> str:
+    return DANIEL_FROM.replace("daniel.okafor@northwind.example", email).replace(
+        "Daniel Okafor", name
+    )
+
+
+NOBODY_TO_KEEP = (
+    ("gmail-google-group", "gmail-thread-google-group", GROUP_URL, {}),
+    (
+        "gmail-my-reply-to-the-group",
+        "gmail-thread-google-group",
+        GROUP_URL,
+        {PRIYA_VIA_GROUP: ME_FROM},
+    ),
+    (
+        "gmail-mailer-daemon",
+        "gmail-thread",
+        GMAIL_URL,
+        {PRIYA_FROM: gmail_sender("Mail Delivery Subsystem", "mailer-daemon@googlemail.com")},
+    ),
+    (
+        "gmail-notifications",
+        "gmail-thread",
+        GMAIL_URL,
+        {PRIYA_FROM: gmail_sender("GitHub", "notifications@github.com")},
+    ),
+    (
+        "outlook-no-reply",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {DANIEL_FROM: outlook_sender("SharePoint Online", "no-reply@sharepointonline.com")},
+    ),
+    (
+        "outlook-google-group",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {DANIEL_FROM: outlook_sender("'Daniel Okafor' via Board Team", "board@googlegroups.com")},
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "url", "edits"), [pytest.param(*v[1:], id=v[0]) for v in NOBODY_TO_KEEP]
+)
+def test_no_overlay_for_a_robot_or_a_mailing_list(chromium, tab, fixture, url, edits):
     serve(chromium, url, html=edited(fixture, edits))
     chromium.open(url, tab)
     assert_no_card(chromium, tab)

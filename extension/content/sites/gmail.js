@@ -1,6 +1,7 @@
 "use strict";
 // Gmail: the open thread is in the URL hash; the contact is the sender of the open (last expanded)
-// message, or, when that message is mine, the person I wrote to. Never the signed-in account.
+// message, or, when that message is mine, the person I wrote to. Never the signed-in account, nor
+// a robot or a mailing list (content/mail.js).
 ST.adapter = (() => {
   const FOLDERS = new Set(["inbox", "all", "sent", "starred", "snoozed", "imp", "drafts", "spam", "trash", "scheduled", "chats", "outbox"]);
   const NESTED = new Set(["search", "label", "category", "advanced-search"]);
@@ -96,14 +97,16 @@ ST.adapter = (() => {
       if (last.from.email !== me) contact = last.from;
       else {
         initiatedBy = "me";
-        contact = last.to.find((p) => p.email !== me) || messages.map((m) => m.from).reverse().find((p) => p && p.email !== me);
+        const other = (p) => p && p.email !== me && !ST.mail.unreachable(p);
+        contact = last.to.find(other) || messages.map((m) => m.from).reverse().find(other);
       }
       if (!contact) return wait;
+      if (ST.mail.unreachable(contact)) return { status: final ? "none" : "absent" };
       openMessage = last.el;
       const seen = new Set([me, contact.email]);
       const others = [];
       for (const p of messages.flatMap((m) => [m.from, ...m.to])) {
-        if (p && !seen.has(p.email)) {
+        if (p && !seen.has(p.email) && !ST.mail.unreachable(p)) {
           seen.add(p.email);
           others.push({ name: p.name, identities: [{ kind: "email", value: p.email }] });
         }

@@ -1,6 +1,7 @@
 "use strict";
 // Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the person is the first sender in the
-// reading pane who is not me or, when every message there is mine, the person I wrote to.
+// reading pane who is not me or, when every message there is mine, the person I wrote to; no card
+// when that is a robot or a mailing list (content/mail.js).
 ST.adapter = (() => {
   const LINES = '[data-app-section="FromLine"], span[id*="PersonaName"]';
   const LISTED = '[role="listbox"], [role="option"], [role="grid"], [role="row"]';
@@ -95,7 +96,7 @@ ST.adapter = (() => {
     for (let head = line.parentElement, i = 0; head && head !== pane && i < 4; head = head.parentElement, i++) {
       for (const el of head.querySelectorAll(ADDRESSED)) {
         if (!after(el) || el.closest(BODY)) continue;
-        const email = emailsOf(el).find((e) => e !== me);
+        const email = emailsOf(el).find((e) => e !== me && !ST.mail.unreachable({ email: e }));
         const name = ST.clean(el.textContent);
         if (email) return { email, name: name && !/[@:;<]/.test(name) ? name : email, el: head };
       }
@@ -128,6 +129,7 @@ ST.adapter = (() => {
       const mine = !found && me && senders.some((p) => p && p.own && p.email === me);
       if (mine) found = lines.map((l) => recipient(l, me)).find(Boolean);
       if (!found) return wait;
+      if (ST.mail.unreachable(found)) return { status: final ? "none" : "absent" };
       header = found.el;
       const subject = pane.querySelector('[role="heading"]');
       return {
