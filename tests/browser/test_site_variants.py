@@ -4,9 +4,10 @@ Each variant is a saved page of tests/fixtures/sites/ served at a real URL: Link
 (top card in an open shadow root, hashed classes), the logged-out public profile on a country host,
 the mobile pages, section sub-pages whose heading is not the name, a member-id URL, one-to-one
 message threads (and a group thread, which gets no card); a Gmail thread of a second signed-in
-account whose last message is mine, and threads popped out into a window of their own; Outlook in
-another language, its deeplink URL forms, its newer host outlook.cloud.microsoft, and a message I
-sent.
+account whose last message is mine, replies from my send-as alias (my name, another address; or an
+address Gmail calls "me"), someone else of my name, and threads popped out into a window of their
+own; Outlook in another language, its deeplink URL forms, its newer host outlook.cloud.microsoft,
+and a message I sent.
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -84,6 +85,18 @@ TO_ME = (
     '<span class="g2" email="alex.morgan@example.com" name="Alex Morgan" '
     'data-hovercard-id="alex.morgan@example.com">Alex Morgan</span>, cc:'
 )
+
+# My send-as alias (another address, my name) and the "to me" chip Gmail shows for it.
+ALIAS_FROM = (
+    '<span class="gD" email="alex@morganstudio.example" name="Alex Morgan" '
+    'data-hovercard-id="alex@morganstudio.example">Alex Morgan</span>'
+)
+ALIAS_TO_ME = (
+    '<span class="g2" email="alex@morganstudio.example" name="me" '
+    'data-hovercard-id="alex@morganstudio.example">me</span>'
+)
+# Someone else of my name, writing to me from an address of theirs.
+NAMESAKE = {"name": "Alex Morgan", "email": "alex.morgan@fabrikam.example"}
 
 
 class Shows(NamedTuple):
@@ -192,6 +205,45 @@ SHOWS = (
         headline="Q3 supplier review",
         ref="gmail:18e2d3f0c0ffee03",
         initiated_by="me",
+    ),
+    Shows(
+        "gmail-reply-from-my-alias-known-by-name-and-chip",
+        "gmail-thread-reply-from-alias",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2c0ffee00a1",
+        initiated_by="me",
+    ),
+    Shows(
+        "gmail-reply-from-my-alias-known-by-my-name",
+        "gmail-thread-reply-from-alias",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2c0ffee00a1",
+        initiated_by="me",
+        edits=((ALIAS_TO_ME, ALIAS_TO_ME.replace('name="me"', 'name="Alex Morgan"')),),
+    ),
+    Shows(
+        "gmail-reply-from-my-alias-known-by-the-to-me-chip",
+        "gmail-thread-reply-from-alias",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2c0ffee00a1",
+        initiated_by="me",
+        edits=((ALIAS_FROM, ALIAS_FROM.replace("Alex Morgan", "Alex · Morgan Studio")),),
+    ),
+    Shows(
+        "gmail-someone-of-my-name-writing-to-me",
+        "gmail-thread",
+        GMAIL_URL,
+        NAMESAKE,
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=(
+            (
+                '<span class="gD" email="Priya.Shah@contoso.example" name="Priya Shah"',
+                '<span class="gD" email="alex.morgan@fabrikam.example" name="Alex Morgan"',
+            ),
+        ),
     ),
     Shows(
         "gmail-popped-out-view-btop",
