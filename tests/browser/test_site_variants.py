@@ -6,8 +6,9 @@ the mobile pages, section sub-pages whose heading is not the name, a member-id U
 message threads (and a group thread, which gets no card); a Gmail thread of a second signed-in
 account whose last message is mine, replies from my send-as alias (my name, another address; or an
 address Gmail calls "me"), someone else of my name, and threads popped out into a window of their
-own; Outlook in another language, its deeplink URL forms, its newer host outlook.cloud.microsoft,
-and a message I sent.
+own; Outlook in another language, its deeplink URL forms, its newer host outlook.cloud.microsoft, a
+message I sent (also before the account menu was ever opened: my name is in the title), and one sent
+from a shared mailbox I opened (its address is in the URL).
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -63,6 +64,13 @@ ITEM_OWA = "AAMkADk1YjU2LWFhNzctNDQ3Yy1iZjZiLTc1ZWM4ZjU0MjAwNABGAAAAAAD%2Fr1%2B3
 ITEM_CLOUD = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAKx%2FUe3Wq%2BVbBg%3D%3D"
 ITEM_SENT = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAN9%2BsT4mVq%2BRcA%3D%3D"
 VENUES = "Re: Venue shortlist for the partner summit"
+ITEM_SHARED = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAH5%2FcW8nTq%2BYdQ%3D%3D"
+HIRO = {"name": "Hiro Sato", "email": "hiro.sato@litware.example"}
+# The account menu, in the page only once it was opened (my address in it).
+ACCOUNT_MENU = (
+    '<div class="mectrl"><div id="mectrl_currentAccount_primary">Alex Morgan</div>'
+    '<div id="mectrl_currentAccount_secondary">alex.morgan@contoso.example</div></div>'
+)
 # A Gmail thread in a window of its own: no account header, the thread id in the query (the
 # heading's hex id, 18d4f2a9c3b7e001, in decimal).
 POPPED_OUT = "https://mail.google.com/mail/u/0/?ui=2&view=btop&ver=1nnq2v7oe1ub&search=inbox&th=%23thread-f%3A1789321762919931905&cvid=2"
@@ -317,6 +325,39 @@ SHOWS = (
         AMARA,
         headline="Re: Board deck: your comments by Friday?",
         ref=outlook_ref(ITEM_SENT),
+        initiated_by="me",
+    ),
+    Shows(
+        "outlook-sent-by-me-account-menu-never-opened",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        AMARA,
+        ref=outlook_ref(ITEM_SENT),
+        initiated_by="me",
+        edits=((ACCOUNT_MENU, ""),),
+    ),
+    Shows(
+        "outlook-sent-by-me-account-menu-never-opened-german-title",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        AMARA,
+        ref=outlook_ref(ITEM_SENT),
+        initiated_by="me",
+        edits=(
+            (ACCOUNT_MENU, ""),
+            (
+                "<title>Mail - Alex Morgan - Outlook</title>",
+                "<title>E-Mail – Alex Morgan – Outlook</title>",
+            ),
+        ),
+    ),
+    Shows(
+        "outlook-shared-mailbox-sent-by-me",
+        "outlook-shared-mailbox",
+        f"https://outlook.office.com/mail/sales@contoso.example/sentitems/id/{ITEM_SHARED}",
+        HIRO,
+        headline="Your quote for 40 licences",
+        ref=outlook_ref(ITEM_SHARED),
         initiated_by="me",
     ),
 )

@@ -31,7 +31,8 @@ ST.adapter = (() => {
     const raw = (at > 0 && seg[at + 1]) || u.searchParams.get("ItemID") || u.searchParams.get("itemid");
     if (!raw) return null;
     const id = ST.decoded(raw) ?? raw;
-    return { key: `item:${id}`, item: id };
+    const box = ST.decoded(seg[1] || "") || "";
+    return { key: `item:${id}`, item: id, mailbox: ST.email(box) === box.toLowerCase() ? box.toLowerCase() : null };
   }
 
   function findPane() {
@@ -55,13 +56,20 @@ ST.adapter = (() => {
 
   const following = (line) => (el) => line.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING && !line.contains(el);
 
-  function myAddress() {
+  // Me: the account menu's address (in the page once the menu was opened), the mailbox in the URL
+  // (/mail/<shared@...>/...: a shared mailbox I opened), and a sender of my name: the title says
+  // who I am ("Mail - Alex Morgan - Outlook") even when the menu never was opened.
+  function myAddresses(senders, mailbox) {
+    const me = new Set([mailbox]);
     for (const sel of ME_SELECTORS) {
       const el = document.querySelector(sel);
-      const email = el && (ST.email(el.textContent) || ST.email(el.getAttribute("aria-label")));
-      if (email) return email;
+      me.add(el && (ST.email(el.textContent) || ST.email(el.getAttribute("aria-label"))));
     }
-    return null;
+    const title = document.title.split(/\s+[-–—|]\s+/);
+    const name = title.length > 2 && /outlook/i.test(title.at(-1)) && title.at(-2).toLowerCase();
+    for (const p of senders) if (p?.own && p.name.toLowerCase() === name) me.add(p.email);
+    me.delete(null);
+    return me;
   }
 
   // The sender: name from the from line; address from it or, up to 4 levels out, from what comes
@@ -96,7 +104,7 @@ ST.adapter = (() => {
     for (let head = line.parentElement, i = 0; head && head !== pane && i < 4; head = head.parentElement, i++) {
       for (const el of head.querySelectorAll(ADDRESSED)) {
         if (!after(el) || el.closest(BODY)) continue;
-        const email = emailsOf(el).find((e) => e !== me && !ST.mail.unreachable({ email: e }));
+        const email = emailsOf(el).find((e) => !me.has(e) && !ST.mail.unreachable({ email: e }));
         const name = ST.clean(el.textContent);
         if (email) return { email, name: name && !/[@:;<]/.test(name) ? name : email, el: head };
       }
@@ -123,10 +131,10 @@ ST.adapter = (() => {
       const lines = fromLines(pane);
       if (!lines.length) return wait;
       if (snap && snap.line === lines[0] && snap.text === lines[0].textContent && !final) return wait;
-      const me = myAddress();
       const senders = lines.map(sender);
-      let found = senders.find((p) => p && p.email !== me);
-      const mine = !found && me && senders.some((p) => p && p.own && p.email === me);
+      const me = myAddresses(senders, r.mailbox);
+      let found = senders.find((p) => p && !me.has(p.email));
+      const mine = !found && senders.some((p) => p?.own && me.has(p.email));
       if (mine) found = lines.map((l) => recipient(l, me)).find(Boolean);
       if (!found) return wait;
       if (ST.mail.unreachable(found)) return { status: final ? "none" : "absent" };
