@@ -93,7 +93,7 @@ textarea{resize:vertical;min-height:44px}
     host.style.cssText = "all:initial!important;position:fixed!important;top:0!important;left:0!important;width:0!important;height:0!important;z-index:2147483647!important;display:block!important;overflow:visible!important"; // CSSOM: no page CSP applies
     const shadow = host.attachShadow({ mode: "closed" });
     const kinds = Object.entries(KIND_LABELS);
-    const scale = [["", "Default"], ...[1, 2, 3, 4, 5].map((n) => [String(n), String(n)])];
+    const sizes = [..."12345"].map((n) => [n, n]);
     els = {
       name: h("div", { class: "name", "data-field": "name" }),
       sub: h("div", { class: "sub", "data-field": "headline" }),
@@ -124,9 +124,9 @@ textarea{resize:vertical;min-height:44px}
       { hidden: true, "aria-label": "Log an interaction" },
       select("kind", "Kind", kinds, "wide"),
       select("initiated_by", "Started by", [["me", "Me"], ["them", "Them"], ["mutual", "Both"]]),
-      select("closeness", "Closeness", scale),
+      select("closeness", "Closeness", [["", "Default"], ...sizes]),
       select("favor", "Favour", [["", "None"], ["given", "I did one"], ["received", "I got one"]]),
-      select("favor_value", "Favour size", [1, 2, 3, 4, 5].map((n) => [String(n), String(n)])),
+      select("favor_value", "Favour size", sizes),
       h("label", { class: "wide" }, "Note", h("textarea", { name: "note", maxlength: "2000", rows: "2" })),
       h("div", { class: "actions" }, h("button", { class: "primary", type: "submit", "data-action": "log-submit", text: "Log it" }), h("button", { "data-action": "log-cancel", text: "Cancel" })),
     );
@@ -203,7 +203,7 @@ textarea{resize:vertical;min-height:44px}
 
   function toggleMenu(open) {
     els.form.hidden = !open;
-    els.menuBtn.setAttribute("aria-expanded", String(open));
+    els.menuBtn.setAttribute("aria-expanded", open);
     if (open) {
       const f = els.form.elements;
       f.kind.value = view?.kind || "message";
@@ -215,8 +215,8 @@ textarea{resize:vertical;min-height:44px}
   }
 
   function setCollapsed(collapsed, byUser) {
-    root.setAttribute("data-collapsed", String(collapsed));
-    els.collapse.setAttribute("aria-expanded", String(!collapsed));
+    root.setAttribute("data-collapsed", collapsed);
+    els.collapse.setAttribute("aria-expanded", !collapsed);
     els.collapse.setAttribute("aria-label", collapsed ? "Expand Strong Ties" : "Collapse Strong Ties");
     if (collapsed) toggleMenu(false);
     if (byUser) handlers.collapse?.(collapsed);
@@ -239,8 +239,8 @@ textarea{resize:vertical;min-height:44px}
     const tie = v.tie || null;
     const known = !!tie && Number.isFinite(Number(tie.score));
     root.setAttribute("data-state", v.state);
-    root.setAttribute("data-stale", String(!!v.stale));
-    root.setAttribute("data-optimistic", String(!!v.optimistic));
+    root.setAttribute("data-stale", !!v.stale);
+    root.setAttribute("data-optimistic", !!v.optimistic);
     const band = known && BANDS.includes(tie.band) ? tie.band : "none";
     root.setAttribute("data-band", band);
     if (v.collapsed !== undefined) setCollapsed(!!v.collapsed, false);
@@ -284,9 +284,9 @@ textarea{resize:vertical;min-height:44px}
     els.msg.textContent = v.message || messages[v.state] || "";
 
     const canLog = ["known", "unknown", "offline"].includes(v.state) && !!v.person;
-    const kind = v.kind || "message";
-    els.log.textContent = `Log ${(KIND_LABELS[kind] || kind).toLowerCase()}`;
-    els.log.setAttribute("aria-label", `Log a ${(KIND_LABELS[kind] || kind).toLowerCase()} with ${name || "this person"}`);
+    const kind = (KIND_LABELS[v.kind] || v.kind || "message").toLowerCase();
+    els.log.textContent = `Log ${kind}`;
+    els.log.setAttribute("aria-label", `Log a ${kind} with ${name || "this person"}`);
     els.log.hidden = !canLog;
     els.menuBtn.hidden = !canLog;
     els.options.hidden = v.state !== "unconfigured";
@@ -331,7 +331,7 @@ textarea{resize:vertical;min-height:44px}
     const a = ST.adapter?.anchor?.();
     let left = vw - w - 16;
     let top = inset + 8;
-    if (a && a.right - w >= 8 && a.right <= vw) {
+    if (a?.right - w >= 8 && a.right <= vw) {
       left = a.right - w;
       top = a.top;
     }

@@ -3,9 +3,10 @@
 // shows them, asks the background for the tie, renders the overlay, and sends logs.
 (() => {
   const A = ST.adapter;
+  const O = ST.overlay;
   if (!A) return;
   const READ_TIMEOUT = 5000;
-  const EMAIL_SITES = new Set(["gmail", "outlook"]);
+  const MAIL = A.site === "gmail" || A.site === "outlook";
   let cur = { href: null, route: null, person: null, status: "idle" };
   let rolling = null; // what the page showed while the URL stood still (to spot stale DOM later)
   let finalTimer = null;
@@ -42,9 +43,9 @@
   function tick() {
     if (location.href !== cur.href) onUrl();
     else if (cur.status === "pending") attempt(false);
-    else if (cur.status === "ready" && (EMAIL_SITES.has(A.site) || !cur.person.name)) recheck();
+    else if (cur.status === "ready" && (MAIL || !cur.person.name)) recheck();
     if (cur.status !== "pending" && location.href === cur.href) rolling = snapshot();
-    if (cur.status === "ready") ST.overlay.position();
+    if (cur.status === "ready") O.position();
   }
 
   function onUrl() {
@@ -62,13 +63,13 @@
     }
     const prevName = cur.person?.name;
     clearTimeout(finalTimer);
-    ST.overlay.hideUndo();
+    O.hideUndo();
     lookupSeq++;
     personIndex = 0;
     if (!route) {
       if (cur.route) ST.send({ type: "clear" });
       cur = { href, route: null, person: null, status: "idle" };
-      ST.overlay.remove();
+      O.remove();
       return;
     }
     const snap = first ? null : { ...(rolling || snapshot() || {}), prevName };
@@ -90,7 +91,7 @@
     const res = read(final, cur.snap);
     // "absent": nobody on screen (a group thread), but the page may still change.
     if (res.status === "absent") {
-      ST.overlay.remove();
+      O.remove();
       if (!cur.absent) ST.send({ type: "clear" });
       cur.absent = true;
       rolling = snapshot();
@@ -100,7 +101,7 @@
     if (res.status !== "ready") {
       cur.status = "none";
       ST.send({ type: "clear" });
-      ST.overlay.remove();
+      O.remove();
       return;
     }
     cur.status = "ready";
@@ -138,12 +139,12 @@
   function render(v) {
     view = v;
     const person = target();
-    ST.overlay.render({
+    O.render({
       ...v,
       person,
       others: cur.person?.others || [],
       personIndex,
-      kind: EMAIL_SITES.has(A.site) ? "email" : v.kind || v.ui?.defaultKind || "message",
+      kind: MAIL ? "email" : v.kind || v.ui?.defaultKind || "message",
       collapsed: v.ui?.collapsed,
     });
   }
@@ -157,7 +158,7 @@
     if (seq !== lookupSeq) return; // the page moved on meanwhile
     lookedUpAt = Date.now();
     if (!res) return render({ state: "error", message: "Strong Ties was updated: reload this page." });
-    if (res.state === "disabled") return ST.overlay.remove();
+    if (res.state === "disabled") return O.remove();
     const v = { ...res, state: res.state || "error", message: res.state === "error" ? res.error : undefined };
     // Logs still queued in this browser (the server out of reach) count as they did when made,
     // even after a reload or a browser restart.
@@ -190,14 +191,14 @@
     if (interaction.kind === "email" && p.externalRef) interaction.external_ref = p.externalRef;
     const seq = ++lookupSeq;
     beforeLog = view;
-    ST.overlay.hideUndo();
-    ST.overlay.busy(true);
+    O.hideUndo();
+    O.busy(true);
     logging = true;
     if (view.tie) render({ ...view, tie: optimistic(view.tie, interaction), optimistic: true });
     const contactId = view.contact?.id;
     const res = await ST.send({ type: "log", site: A.site, person: p, contactId, link: !!view.linkable, interaction });
     logging = false;
-    ST.overlay.busy(false);
+    O.busy(false);
     if (seq !== lookupSeq) return;
     if (!res || res.status === "error" || res.ok === false) {
       render({ ...beforeLog, message: `Not logged: ${res?.message || res?.error || "the extension did not answer"}` });
@@ -209,17 +210,17 @@
     lastLogId = repeat ? null : res.id;
     if (res.status === "sent") render({ ...view, state: "known", contact: res.contact, tie: res.tie, linkable: false, optimistic: false, stale: false, pending: 0, message: "" });
     else render({ ...view, state: "offline", stale: true, pending: res.pending, message: "Saved in this browser; it is sent when the server is back." });
-    ST.overlay.showUndo(repeat ? "Already logged" : res.status === "sent" ? "Logged ✓" : "Saved ✓", !repeat);
+    O.showUndo(repeat ? "Already logged" : res.status === "sent" ? "Logged ✓" : "Saved ✓", !repeat);
   }
 
   async function undo() {
     if (!lastLogId) return;
     const id = lastLogId;
     lastLogId = null;
-    ST.overlay.hideUndo();
-    ST.overlay.busy(true);
+    O.hideUndo();
+    O.busy(true);
     const res = await ST.send({ type: "undo", id });
-    ST.overlay.busy(false);
+    O.busy(false);
     if (res?.status === "undone" && res.tie !== undefined && res.contact) {
       render({ ...view, state: "known", contact: res.contact, tie: res.tie, optimistic: false, stale: false, message: "Undone." });
     } else {
@@ -228,8 +229,8 @@
     }
   }
 
-  ST.overlay.on({
-    log: () => log({ kind: EMAIL_SITES.has(A.site) ? "email" : view?.ui?.defaultKind || "message" }),
+  O.on({
+    log: () => log({ kind: MAIL ? "email" : view?.ui?.defaultKind || "message" }),
     logSubmit: (values) => log(values),
     undo,
     retry: lookup,
@@ -269,7 +270,7 @@
     if (!frame && cur.status === "ready")
       frame = requestAnimationFrame(() => {
         frame = 0;
-        ST.overlay.position();
+        O.position();
       });
   };
   addEventListener("scroll", reposition, { passive: true, capture: true });
