@@ -3,12 +3,13 @@
 Each variant is a saved page of tests/fixtures/sites/ served at a real URL: LinkedIn's newer profile
 (top card in an open shadow root, hashed classes), the logged-out public profile on a country host,
 the mobile pages, section sub-pages whose heading is not the name, a member-id URL, one-to-one
-message threads (and a group thread, which gets no card); a Gmail thread of a second signed-in
-account whose last message is mine, replies from my send-as alias (my name, another address; or an
-address Gmail calls "me"), someone else of my name, and threads popped out into a window of their
-own; Outlook in another language, its deeplink URL forms, its newer host outlook.cloud.microsoft, a
-message I sent (also before the account menu was ever opened: my name is in the title), and one sent
-from a shared mailbox I opened (its address is in the URL).
+message threads (and a group thread, which gets no card), my own profile and one that does not exist
+(no card), a profile with a prompt linking to a form editing mine; a Gmail thread of a second
+signed-in account whose last message is mine, replies from my send-as alias (my name, another
+address; or an address Gmail calls "me"), someone else of my name, and threads popped out into a
+window of their own; Outlook in another language, its deeplink URL forms, its newer host
+outlook.cloud.microsoft, a message I sent (also before the account menu was ever opened: my name is
+in the title), and one sent from a shared mailbox I opened (its address is in the URL).
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -31,6 +32,7 @@ from harness.scenarios import (
     ANA_URL,
     DANIEL,
     GMAIL_URL,
+    JANE_URL,
     MARTA,
     PRIYA,
     THREAD_URL,
@@ -105,6 +107,15 @@ ALIAS_TO_ME = (
 )
 # Someone else of my name, writing to me from an address of theirs.
 NAMESAKE = {"name": "Alex Morgan", "email": "alex.morgan@fabrikam.example"}
+
+# My own profile's address, and a prompt LinkedIn shows me on others' profiles: it links to a form
+# editing mine.
+MY_PROFILE = "https://www.linkedin.com/in/alex-morgan-0a1b2c/"
+PEOPLE_ALSO_VIEWED = "<h2>People also viewed</h2>"
+ADD_A_SKILL = (
+    '<p>Add a skill to your profile: <a href="/in/alex-morgan-0a1b2c/add-edit/SKILL/?'
+    'profileFormEntryPoint=PROFILE_COMPLETION_HUB">Add skill</a></p>'
+)
 
 
 class Shows(NamedTuple):
@@ -204,6 +215,13 @@ SHOWS = (
             (f"/in/{MARTA_MEMBER_ID}", f"/in/{MARTA['linkedin']}/"),
             (THREAD_DATA, THREAD_DATA.replace("bpr-guid", "unrelated")),
         ),
+    ),
+    Shows(
+        "linkedin-profile-with-links-to-edit-mine",
+        "linkedin-profile-classic",
+        JANE_URL,
+        {"name": "Jane Doe", "linkedin": "jane-doe"},
+        edits=((PEOPLE_ALSO_VIEWED, PEOPLE_ALSO_VIEWED + ADD_A_SKILL),),
     ),
     Shows(
         "gmail-second-account-reply-from-me",
@@ -602,6 +620,51 @@ NOBODY_TO_KEEP = (
 def test_no_overlay_for_a_robot_or_a_mailing_list(chromium, tab, fixture, url, edits):
     serve(chromium, url, html=edited(fixture, edits))
     chromium.open(url, tab)
+    assert_no_card(chromium, tab)
+
+
+# LinkedIn profiles with nobody to show: my own (it links to forms that edit it, also from the
+# newer page's shadow root and from a section page), and one that is not there.
+EDIT_INTRO = '<p class="q6">Director of Analytics at Tailspin Toys</p>'
+NOT_MINE_OR_MISSING = (
+    ("linkedin-my-own-profile", "linkedin-profile-own", MY_PROFILE, {}),
+    (
+        "linkedin-my-own-section-page",
+        "linkedin-profile-own",
+        MY_PROFILE + "details/experience/",
+        {},
+    ),
+    (
+        "linkedin-my-own-profile-shadow-root",
+        "linkedin-profile-shadow-hashed",
+        "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
+        {
+            EDIT_INTRO: EDIT_INTRO + '<a class="q7" aria-label="Edit intro" '
+            'href="https://www.linkedin.com/in/wei-zhang-7c3d9e/edit/intro/">Edit</a>'
+        },
+    ),
+    (
+        "linkedin-page-does-not-exist",
+        "linkedin-profile-unavailable",
+        "https://www.linkedin.com/in/sam-rivera-5e6f7a/",
+        {},
+    ),
+    (
+        "linkedin-profile-not-available",
+        "linkedin-profile-unavailable",
+        "https://www.linkedin.com/in/sam-rivera-5e6f7a/",
+        {"This page doesn’t exist": "This profile is not available"},
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "url", "edits"), [pytest.param(*v[1:], id=v[0]) for v in NOT_MINE_OR_MISSING]
+)
+def test_no_overlay_on_my_own_or_a_missing_profile(chromium, tab, fixture, url, edits):
+    serve(chromium, url, html=edited(fixture, edits))
+    chromium.open(url, tab)
+    tab.wait_for_timeout(5000)  # the content script's last read
     assert_no_card(chromium, tab)
 
 
