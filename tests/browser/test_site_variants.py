@@ -9,7 +9,8 @@ signed-in account whose last message is mine, replies from my send-as alias (my 
 address; or an address Gmail calls "me"), someone else of my name, and threads popped out into a
 window of their own; Outlook in another language, its deeplink URL forms, its newer host
 outlook.cloud.microsoft, a message I sent (also before the account menu was ever opened: my name is
-in the title), and one sent from a shared mailbox I opened (its address is in the URL).
+in the title), one sent from a shared mailbox I opened (its address is in the URL), and one a
+delegate sent on behalf of its sender (the person is the sender).
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -68,6 +69,10 @@ ITEM_SENT = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAN9%2BsT4mVq%2BRcA%3D%3D"
 VENUES = "Re: Venue shortlist for the partner summit"
 ITEM_SHARED = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAH5%2FcW8nTq%2BYdQ%3D%3D"
 HIRO = {"name": "Hiro Sato", "email": "hiro.sato@litware.example"}
+# Daniel's message sent by his delegate, Kim: "Kim Lee on behalf of Daniel Okafor" (Daniel is
+# the person: his mail, replies go to him).
+DANIEL_SENDS = '<span class="OZZZK" title="daniel.okafor@northwind.example">Daniel Okafor</span>'
+KIM_SENDS = DANIEL_SENDS.replace("daniel.okafor", "kim.lee").replace("Daniel Okafor", "Kim Lee")
 # The account menu, in the page only once it was opened (my address in it).
 ACCOUNT_MENU = (
     '<div class="mectrl"><div id="mectrl_currentAccount_primary">Alex Morgan</div>'
@@ -378,6 +383,28 @@ SHOWS = (
         ref=outlook_ref(ITEM_SHARED),
         initiated_by="me",
     ),
+    Shows(
+        "outlook-sent-on-behalf-of",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        DANIEL,
+        ref=outlook_ref(ITEM_PATH),
+        edits=((DANIEL_SENDS, f"{KIM_SENDS} on behalf of {DANIEL_SENDS}"),),
+    ),
+    Shows(
+        "outlook-sent-on-behalf-of-addresses-in-text",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        DANIEL,
+        ref=outlook_ref(ITEM_PATH),
+        edits=(
+            (
+                DANIEL_SENDS,
+                '<span class="OZZZK">Kim Lee &lt;kim.lee@northwind.example&gt; im Auftrag von '
+                "Daniel Okafor &lt;daniel.okafor@northwind.example&gt;</span>",
+            ),
+        ),
+    ),
 )
 
 # (id, fixture, url): pages without a person the card could name.
@@ -531,6 +558,12 @@ UNADDRESSED_SENDERS = (
                 '<span aria-label="Alex Morgan alex.morgan@contoso.example">Alex Morgan</span>'
             ),
         },
+    ),
+    (
+        "on-behalf-of-a-name-without-address",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {DANIEL_FROM: f'{KIM_SENDS} on behalf of <span class="OZZZK">Daniel Okafor</span>'},
     ),
     (
         "sent-name-only",

@@ -17,6 +17,7 @@ ST.adapter = (() => {
   ];
   const ADDRESSED = '[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]';
   const EMAILS = new RegExp(ST.EMAIL_RE, "g");
+  const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|per conto di|namens)\s/i;
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
   const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
   let pane = null;
@@ -88,10 +89,20 @@ ST.adapter = (() => {
       scope = scope.parentElement;
       level++;
     }
-    if (!email) return null;
     const nameEl = NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) || line;
-    let name = ST.dedupe((nameEl.textContent || "").replace(/<[^>]*>|\S+@\S+/g, " "));
-    name = name.replace(/^(from|von|de|da|van)\s*:\s*/i, "").trim();
+    let text = nameEl.textContent || "";
+    // "Kim Lee on behalf of Daniel Okafor": Kim, a delegate, sent Daniel's mail (replies go to
+    // him): the person is Daniel, by the address after the phrase, never Kim's.
+    const behalf = (line.textContent || "").split(BEHALF);
+    if (behalf.length > 1) {
+      text = behalf.at(-1);
+      const his = [...line.querySelectorAll(ADDRESSED)].reverse().find((el) => ST.clean(el.textContent) && text.includes(ST.clean(el.textContent)));
+      email = level ? null : ST.email(text) || (his && emailsOf(his)[0]);
+    }
+    if (!email) return null;
+    const name = ST.dedupe(text.replace(/<[^>]*>|\S+@\S+/g, " "))
+      .replace(/^(from|von|de|da|van)\s*:\s*/i, "")
+      .trim();
     // The card goes below the header block around the address.
     const block = scope !== pane && scope.parentElement !== pane ? scope.parentElement : null;
     return { email, name: name || email, own: level === 0, el: block || line };
