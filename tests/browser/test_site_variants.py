@@ -9,8 +9,9 @@ signed-in account whose last message is mine, replies from my send-as alias (my 
 address; or an address Gmail calls "me"), someone else of my name, and threads popped out into a
 window of their own; Outlook in another language, its deeplink URL forms, its newer host
 outlook.cloud.microsoft, a message I sent (also before the account menu was ever opened: my name is
-in the title), one sent from a shared mailbox I opened (its address is in the URL), and one a
-delegate sent on behalf of its sender (the person is the sender).
+in the title), one sent from a shared mailbox I opened (its address is in the URL), one a delegate
+sent on behalf of its sender (the person is the sender), and conversations whose newest message is
+open, on top or on bottom (the person is in that one).
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -73,6 +74,12 @@ HIRO = {"name": "Hiro Sato", "email": "hiro.sato@litware.example"}
 # the person: his mail, replies go to him).
 DANIEL_SENDS = '<span class="OZZZK" title="daniel.okafor@northwind.example">Daniel Okafor</span>'
 KIM_SENDS = DANIEL_SENDS.replace("daniel.okafor", "kim.lee").replace("Daniel Okafor", "Kim Lee")
+# A conversation of three (Daniel, me, Sofia's newest), its newest message open, the older ones
+# folded, newest on top or on bottom.
+ITEM_CONVERSATION = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAGc%2BvU2pLq%2FXeg%3D%3D"
+OFFSITE = "Re: Board deck: venue for the offsite"
+SOFIA_OPEN = '<span class="OZZZK" title="sofia.rossi@fabrikam.example">Sofia Rossi</span>'
+TO_ALEX = 'To: <span title="alex.morgan@contoso.example">Alex Morgan</span>'
 # The account menu, in the page only once it was opened (my address in it).
 ACCOUNT_MENU = (
     '<div class="mectrl"><div id="mectrl_currentAccount_primary">Alex Morgan</div>'
@@ -403,6 +410,40 @@ SHOWS = (
                 '<span class="OZZZK">Kim Lee &lt;kim.lee@northwind.example&gt; im Auftrag von '
                 "Daniel Okafor &lt;daniel.okafor@northwind.example&gt;</span>",
             ),
+        ),
+    ),
+    Shows(
+        "outlook-conversation-newest-on-top",
+        "outlook-conversation-newest-on-top",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_CONVERSATION}",
+        SOFIA,
+        headline=OFFSITE,
+        ref=outlook_ref(ITEM_CONVERSATION),
+    ),
+    Shows(
+        "outlook-conversation-newest-on-bottom",
+        "outlook-conversation-newest-on-bottom",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_CONVERSATION}",
+        SOFIA,
+        headline=OFFSITE,
+        ref=outlook_ref(ITEM_CONVERSATION),
+    ),
+    Shows(
+        "outlook-conversation-newest-on-bottom-mine",
+        "outlook-conversation-newest-on-bottom",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_CONVERSATION}",
+        SOFIA,
+        headline=OFFSITE,
+        ref=outlook_ref(ITEM_CONVERSATION),
+        initiated_by="me",
+        edits=(
+            (
+                SOFIA_OPEN,
+                SOFIA_OPEN.replace(
+                    "sofia.rossi@fabrikam.example", "alex.morgan@contoso.example"
+                ).replace("Sofia Rossi", "Alex Morgan"),
+            ),
+            (TO_ALEX, 'To: <span title="sofia.rossi@fabrikam.example">Sofia Rossi</span>'),
         ),
     ),
 )

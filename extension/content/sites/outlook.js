@@ -1,7 +1,7 @@
 "use strict";
-// Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the person is the first sender in the
-// reading pane who is not me or, when every message there is mine, the person I wrote to; no card
-// when that is a robot or a mailing list (content/mail.js).
+// Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the person is the first sender of the
+// reading pane's open messages who is not me or, when every one is mine, the person I wrote to; no
+// card when that is a robot or a mailing list (content/mail.js).
 ST.adapter = (() => {
   const LINES = '[data-app-section="FromLine"], span[id*="PersonaName"]';
   const LISTED = '[role="listbox"], [role="option"], [role="grid"], [role="row"]';
@@ -53,6 +53,17 @@ ST.adapter = (() => {
     const free = (l) => !l.closest(LISTED);
     const lines = [...p.querySelectorAll('[data-app-section="FromLine"]')].filter(free);
     return lines.length ? lines : [...p.querySelectorAll('span[id*="PersonaName"]')].filter(free).slice(0, 1);
+  }
+
+  // A conversation shows its newest message open and the older ones folded (above or below it, as
+  // the user orders them): the person is among the open ones, whichever the order.
+  function opened(lines) {
+    const open = lines.filter((line) => {
+      let m = line;
+      while (m.parentElement && m.parentElement !== pane && !lines.some((l) => l !== line && m.parentElement.contains(l))) m = m.parentElement;
+      return m.querySelector(BODY);
+    });
+    return open.length ? open : lines;
   }
 
   const following = (line) => (el) => line.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING && !line.contains(el);
@@ -139,9 +150,10 @@ ST.adapter = (() => {
       const wait = { status: final ? "none" : "pending" };
       pane = findPane();
       if (!pane) return wait;
-      const lines = fromLines(pane);
-      if (!lines.length) return wait;
-      if (snap && snap.line === lines[0] && snap.text === lines[0].textContent && !final) return wait;
+      const all = fromLines(pane);
+      if (!all.length) return wait;
+      if (snap && snap.line === all[0] && snap.text === all[0].textContent && !final) return wait;
+      const lines = opened(all);
       const senders = lines.map(sender);
       const me = myAddresses(senders, r.mailbox);
       let found = senders.find((p) => p && !me.has(p.email));
