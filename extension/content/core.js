@@ -91,6 +91,6 @@ const ST = {
   },
 
   rect(el) {
-    return el && el.isConnected ? el.getBoundingClientRect() : null;
+    return el?.isConnected ? el.getBoundingClientRect() : null;
   },
 };

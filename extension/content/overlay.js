@@ -75,7 +75,7 @@ textarea{resize:vertical;min-height:44px}
     if (tag === "button") el.type = "button";
     for (const [k, v] of Object.entries(attrs)) {
       if (k === "text") el.textContent = v;
-      else if (v !== false && v !== null && v !== undefined) el.setAttribute(k, v === true ? "" : v);
+      else if (v !== false && v != null) el.setAttribute(k, v === true ? "" : v);
     }
     el.append(...children);
     return el;
@@ -93,7 +93,7 @@ textarea{resize:vertical;min-height:44px}
     host.style.cssText = "all:initial!important;position:fixed!important;top:0!important;left:0!important;width:0!important;height:0!important;z-index:2147483647!important;display:block!important;overflow:visible!important"; // CSSOM: no page CSP applies
     const shadow = host.attachShadow({ mode: "closed" });
     const kinds = Object.entries(KIND_LABELS);
-    const scale = [["", "Default"], ...[1, 2, 3, 4, 5].map((n) => [String(n), String(n)])];
+    const sizes = [..."12345"].map((n) => [n, n]);
     els = {
       name: h("div", { class: "name", "data-field": "name" }),
       sub: h("div", { class: "sub", "data-field": "headline" }),
@@ -124,9 +124,9 @@ textarea{resize:vertical;min-height:44px}
       { hidden: true, "aria-label": "Log an interaction" },
       select("kind", "Kind", kinds, "wide"),
       select("initiated_by", "Started by", [["me", "Me"], ["them", "Them"], ["mutual", "Both"]]),
-      select("closeness", "Closeness", scale),
+      select("closeness", "Closeness", [["", "Default"], ...sizes]),
       select("favor", "Favour", [["", "None"], ["given", "I did one"], ["received", "I got one"]]),
-      select("favor_value", "Favour size", [1, 2, 3, 4, 5].map((n) => [String(n), String(n)])),
+      select("favor_value", "Favour size", sizes),
       h("label", { class: "wide" }, "Note", h("textarea", { name: "note", maxlength: "2000", rows: "2" })),
       h("div", { class: "actions" }, h("button", { class: "primary", type: "submit", "data-action": "log-submit", text: "Log it" }), h("button", { "data-action": "log-cancel", text: "Cancel" })),
     );
@@ -174,13 +174,13 @@ textarea{resize:vertical;min-height:44px}
   }
 
   function onClick(e) {
-    const action = e.target.closest && e.target.closest("[data-action]");
+    const action = e.target.closest?.("[data-action]");
     if (!action || action.disabled) return;
     const name = action.getAttribute("data-action");
     if (name === "log-menu") toggleMenu(els.form.hidden);
     else if (name === "log-cancel") toggleMenu(false);
     else if (name === "collapse") setCollapsed(root.getAttribute("data-collapsed") !== "true", true);
-    else if (name !== "log-submit" && handlers[name]) handlers[name]();
+    else if (name !== "log-submit") handlers[name]?.();
   }
 
   function onSubmit(e) {
@@ -194,7 +194,7 @@ textarea{resize:vertical;min-height:44px}
     f.favor.value = "";
     f.closeness.value = "";
     syncFavour();
-    if (handlers.logSubmit) handlers.logSubmit(values);
+    handlers.logSubmit?.(values);
   }
 
   function syncFavour() {
@@ -203,11 +203,11 @@ textarea{resize:vertical;min-height:44px}
 
   function toggleMenu(open) {
     els.form.hidden = !open;
-    els.menuBtn.setAttribute("aria-expanded", String(open));
+    els.menuBtn.setAttribute("aria-expanded", open);
     if (open) {
       const f = els.form.elements;
-      f.kind.value = (view && view.kind) || "message";
-      f.initiated_by.value = (view && view.person && view.person.initiatedBy) || "me";
+      f.kind.value = view?.kind || "message";
+      f.initiated_by.value = view?.person?.initiatedBy || "me";
       syncFavour();
       f.kind.focus();
     }
@@ -215,11 +215,11 @@ textarea{resize:vertical;min-height:44px}
   }
 
   function setCollapsed(collapsed, byUser) {
-    root.setAttribute("data-collapsed", String(collapsed));
-    els.collapse.setAttribute("aria-expanded", String(!collapsed));
+    root.setAttribute("data-collapsed", collapsed);
+    els.collapse.setAttribute("aria-expanded", !collapsed);
     els.collapse.setAttribute("aria-label", collapsed ? "Expand Strong Ties" : "Collapse Strong Ties");
     if (collapsed) toggleMenu(false);
-    if (byUser && handlers.collapse) handlers.collapse(collapsed);
+    if (byUser) handlers.collapse?.(collapsed);
     position();
   }
 
@@ -239,16 +239,16 @@ textarea{resize:vertical;min-height:44px}
     const tie = v.tie || null;
     const known = !!tie && Number.isFinite(Number(tie.score));
     root.setAttribute("data-state", v.state);
-    root.setAttribute("data-stale", String(!!v.stale));
-    root.setAttribute("data-optimistic", String(!!v.optimistic));
+    root.setAttribute("data-stale", !!v.stale);
+    root.setAttribute("data-optimistic", !!v.optimistic);
     const band = known && BANDS.includes(tie.band) ? tie.band : "none";
     root.setAttribute("data-band", band);
     if (v.collapsed !== undefined) setCollapsed(!!v.collapsed, false);
 
-    const name = (v.contact && v.contact.name) || (v.person && v.person.name) || (v.person && v.person.identities[0].value) || "";
+    const name = v.contact?.name || v.person?.name || v.person?.identities[0].value || "";
     els.name.textContent = name;
     els.name.title = name;
-    els.sub.textContent = (v.person && v.person.headline) || "";
+    els.sub.textContent = v.person?.headline || "";
     els.sub.hidden = !els.sub.textContent;
 
     const score = known ? String(Math.round(Number(tie.score))) : "";
@@ -264,9 +264,9 @@ textarea{resize:vertical;min-height:44px}
     const last = known && tie.last_interaction;
     els.last.textContent = last ? `${KIND_LABELS[last.kind] || ST.clean(last.kind, 30)} · ${daysText(Number(last.days_ago))}` : known ? "None yet" : "";
     const r = (known && tie.reciprocity) || null;
-    const given = r ? Math.max(0, Number(r.given) || 0) : 0;
-    const received = r ? Math.max(0, Number(r.received) || 0) : 0;
-    const balance = r ? Number(r.balance) || 0 : 0;
+    const given = Math.max(0, Number(r?.given) || 0);
+    const received = Math.max(0, Number(r?.received) || 0);
+    const balance = Number(r?.balance) || 0;
     els.recip.textContent = !known ? "" : !r || (!given && !received) ? "None exchanged yet" : `You did ${plural(given, "favour")}, received ${received}${balance > 0 ? " · they owe you" : balance < 0 ? " · you owe them" : ""}`;
     els.rows.hidden = !known;
 
@@ -284,9 +284,9 @@ textarea{resize:vertical;min-height:44px}
     els.msg.textContent = v.message || messages[v.state] || "";
 
     const canLog = ["known", "unknown", "offline"].includes(v.state) && !!v.person;
-    const kind = v.kind || "message";
-    els.log.textContent = `Log ${(KIND_LABELS[kind] || kind).toLowerCase()}`;
-    els.log.setAttribute("aria-label", `Log a ${(KIND_LABELS[kind] || kind).toLowerCase()} with ${name || "this person"}`);
+    const kind = (KIND_LABELS[v.kind] || v.kind || "message").toLowerCase();
+    els.log.textContent = `Log ${kind}`;
+    els.log.setAttribute("aria-label", `Log a ${kind} with ${name || "this person"}`);
     els.log.hidden = !canLog;
     els.menuBtn.hidden = !canLog;
     els.options.hidden = v.state !== "unconfigured";
@@ -327,11 +327,11 @@ textarea{resize:vertical;min-height:44px}
     const vh = window.innerHeight;
     const w = root.offsetWidth;
     const hgt = root.offsetHeight;
-    const inset = (ST.adapter && ST.adapter.topInset) || 16;
-    const a = ST.adapter && ST.adapter.anchor ? ST.adapter.anchor() : null;
+    const inset = ST.adapter?.topInset || 16;
+    const a = ST.adapter?.anchor?.();
     let left = vw - w - 16;
     let top = inset + 8;
-    if (a && a.right - w >= 8 && a.right <= vw) {
+    if (a?.right - w >= 8 && a.right <= vw) {
       left = a.right - w;
       top = a.top;
     }
@@ -343,8 +343,8 @@ textarea{resize:vertical;min-height:44px}
   function remove() {
     view = null;
     hideUndo();
-    if (guard) guard.disconnect();
-    if (host) host.remove();
+    guard?.disconnect();
+    host?.remove();
   }
 
   return {

@@ -3,9 +3,10 @@
 // shows them, asks the background for the tie, renders the overlay, and sends logs.
 (() => {
   const A = ST.adapter;
+  const O = ST.overlay;
   if (!A) return;
   const READ_TIMEOUT = 5000;
-  const EMAIL_SITES = new Set(["gmail", "outlook"]);
+  const MAIL = A.site === "gmail" || A.site === "outlook";
   let cur = { href: null, route: null, person: null, status: "idle" };
   let rolling = null; // what the page showed while the URL stood still (to spot stale DOM later)
   let finalTimer = null;
@@ -42,9 +43,9 @@
   function tick() {
     if (location.href !== cur.href) onUrl();
     else if (cur.status === "pending") attempt(false);
-    else if (cur.status === "ready" && (EMAIL_SITES.has(A.site) || !cur.person.name)) recheck();
+    else if (cur.status === "ready" && (MAIL || !cur.person.name)) recheck();
     if (cur.status !== "pending" && location.href === cur.href) rolling = snapshot();
-    if (cur.status === "ready") ST.overlay.position();
+    if (cur.status === "ready") O.position();
   }
 
   function onUrl() {
@@ -60,21 +61,21 @@
       Object.assign(cur, { href, route });
       return;
     }
-    const prevName = cur.person ? cur.person.name : null;
+    const prevName = cur.person?.name;
     clearTimeout(finalTimer);
-    ST.overlay.hideUndo();
+    O.hideUndo();
     lookupSeq++;
     personIndex = 0;
     if (!route) {
       if (cur.route) ST.send({ type: "clear" });
       cur = { href, route: null, person: null, status: "idle" };
-      ST.overlay.remove();
+      O.remove();
       return;
     }
     const snap = first ? null : { ...(rolling || snapshot() || {}), prevName };
     cur = { href, route, person: null, status: "pending", snap };
     finalTimer = setTimeout(() => cur.status === "pending" && attempt(true), READ_TIMEOUT);
-    render({ state: "loading", ui: view && view.ui }); // never the previous person, not even for a moment
+    render({ state: "loading", ui: view?.ui }); // never the previous person, not even for a moment
     attempt(false);
   }
 
@@ -90,7 +91,7 @@
     const res = read(final, cur.snap);
     // "absent": nobody on screen (a group thread), but the page may still change.
     if (res.status === "absent") {
-      ST.overlay.remove();
+      O.remove();
       if (!cur.absent) ST.send({ type: "clear" });
       cur.absent = true;
       rolling = snapshot();
@@ -100,7 +101,7 @@
     if (res.status !== "ready") {
       cur.status = "none";
       ST.send({ type: "clear" });
-      ST.overlay.remove();
+      O.remove();
       return;
     }
     cur.status = "ready";
@@ -131,20 +132,20 @@
   function target() {
     const p = cur.person;
     if (!p) return null;
-    if (!personIndex || !p.others || !p.others[personIndex - 1]) return p;
+    if (!personIndex || !p.others?.[personIndex - 1]) return p;
     return { ...p.others[personIndex - 1], site: p.site, externalRef: p.externalRef, others: p.others };
   }
 
   function render(v) {
     view = v;
     const person = target();
-    ST.overlay.render({
+    O.render({
       ...v,
       person,
-      others: (cur.person && cur.person.others) || [],
+      others: cur.person?.others || [],
       personIndex,
-      kind: EMAIL_SITES.has(A.site) ? "email" : v.kind || (v.ui && v.ui.defaultKind) || "message",
-      collapsed: v.ui ? v.ui.collapsed : undefined,
+      kind: MAIL ? "email" : v.kind || v.ui?.defaultKind || "message",
+      collapsed: v.ui?.collapsed,
     });
   }
 
@@ -152,12 +153,12 @@
     const seq = ++lookupSeq;
     const p = target();
     if (!p) return;
-    render({ state: "loading", ui: view && view.ui });
+    render({ state: "loading", ui: view?.ui });
     const res = await ST.send({ type: "lookup", site: A.site, identities: p.identities, name: p.name });
     if (seq !== lookupSeq) return; // the page moved on meanwhile
     lookedUpAt = Date.now();
     if (!res) return render({ state: "error", message: "Strong Ties was updated: reload this page." });
-    if (res.state === "disabled") return ST.overlay.remove();
+    if (res.state === "disabled") return O.remove();
     const v = { ...res, state: res.state || "error", message: res.state === "error" ? res.error : undefined };
     // Logs still queued in this browser (the server out of reach) count as they did when made,
     // even after a reload or a browser restart.
@@ -190,63 +191,63 @@
     if (interaction.kind === "email" && p.externalRef) interaction.external_ref = p.externalRef;
     const seq = ++lookupSeq;
     beforeLog = view;
-    ST.overlay.hideUndo();
-    ST.overlay.busy(true);
+    O.hideUndo();
+    O.busy(true);
     logging = true;
     if (view.tie) render({ ...view, tie: optimistic(view.tie, interaction), optimistic: true });
-    const contactId = view.contact ? view.contact.id : undefined;
+    const contactId = view.contact?.id;
     const res = await ST.send({ type: "log", site: A.site, person: p, contactId, link: !!view.linkable, interaction });
     logging = false;
-    ST.overlay.busy(false);
+    O.busy(false);
     if (seq !== lookupSeq) return;
     if (!res || res.status === "error" || res.ok === false) {
-      render({ ...beforeLog, message: `Not logged: ${(res && (res.message || res.error)) || "the extension did not answer"}` });
+      render({ ...beforeLog, message: `Not logged: ${res?.message || res?.error || "the extension did not answer"}` });
       return;
     }
     if (res.status === "unconfigured") return render({ state: "unconfigured", ui: view.ui });
     // The server keeps one interaction per email (external_ref): a repeat returns the stored one.
-    const repeat = res.status === "sent" && res.interaction && res.interaction.id && res.interaction.id !== res.id;
+    const repeat = res.status === "sent" && res.interaction?.id && res.interaction.id !== res.id;
     lastLogId = repeat ? null : res.id;
     if (res.status === "sent") render({ ...view, state: "known", contact: res.contact, tie: res.tie, linkable: false, optimistic: false, stale: false, pending: 0, message: "" });
     else render({ ...view, state: "offline", stale: true, pending: res.pending, message: "Saved in this browser; it is sent when the server is back." });
-    ST.overlay.showUndo(repeat ? "Already logged" : res.status === "sent" ? "Logged ✓" : "Saved ✓", !repeat);
+    O.showUndo(repeat ? "Already logged" : res.status === "sent" ? "Logged ✓" : "Saved ✓", !repeat);
   }
 
   async function undo() {
     if (!lastLogId) return;
     const id = lastLogId;
     lastLogId = null;
-    ST.overlay.hideUndo();
-    ST.overlay.busy(true);
+    O.hideUndo();
+    O.busy(true);
     const res = await ST.send({ type: "undo", id });
-    ST.overlay.busy(false);
-    if (res && res.status === "undone" && res.tie !== undefined && res.contact) {
+    O.busy(false);
+    if (res?.status === "undone" && res.tie !== undefined && res.contact) {
       render({ ...view, state: "known", contact: res.contact, tie: res.tie, optimistic: false, stale: false, message: "Undone." });
     } else {
       await lookup();
-      if (res && res.status === "error") render({ ...view, message: `Undo failed: ${res.message}` });
+      if (res?.status === "error") render({ ...view, message: `Undo failed: ${res.message}` });
     }
   }
 
-  ST.overlay.on({
-    log: () => log({ kind: EMAIL_SITES.has(A.site) ? "email" : (view && view.ui && view.ui.defaultKind) || "message" }),
+  O.on({
+    log: () => log({ kind: MAIL ? "email" : view?.ui?.defaultKind || "message" }),
     logSubmit: (values) => log(values),
     undo,
     retry: lookup,
     "open-options": () => ST.send({ type: "openOptions" }),
     "next-person": () => {
-      const n = ((cur.person && cur.person.others) || []).length + 1;
+      const n = (cur.person?.others || []).length + 1;
       personIndex = (personIndex + 1) % n;
       lookup();
     },
     collapse: (collapsed) => {
-      if (view) view = { ...view, ui: { ...(view.ui || {}), collapsed } };
+      if (view) view = { ...view, ui: { ...view.ui, collapsed } };
       ST.send({ type: "setCollapsed", collapsed });
     },
   });
 
   browser.runtime.onMessage.addListener((msg) => {
-    if (msg && msg.type === "refresh" && cur.status === "ready" && !logging) lookup();
+    if (msg?.type === "refresh" && cur.status === "ready" && !logging) lookup();
   });
 
   // URL changes: Navigation API where there is one, hash/popstate, DOM mutations, and a cheap poll.
@@ -269,7 +270,7 @@
     if (!frame && cur.status === "ready")
       frame = requestAnimationFrame(() => {
         frame = 0;
-        ST.overlay.position();
+        O.position();
       });
   };
   addEventListener("scroll", reposition, { passive: true, capture: true });

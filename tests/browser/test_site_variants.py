@@ -3,15 +3,21 @@
 Each variant is a saved page of tests/fixtures/sites/ served at a real URL: LinkedIn's newer profile
 (top card in an open shadow root, hashed classes), the logged-out public profile on a country host,
 the mobile pages, section sub-pages whose heading is not the name, a member-id URL, one-to-one
-message threads (and a group thread, which gets no card); a Gmail thread of a second signed-in
-account whose last message is mine, and threads popped out into a window of their own; Outlook in
-another language, its deeplink URL forms, its newer host outlook.cloud.microsoft, and a message I
-sent.
+message threads (and a group thread, which gets no card), my own profile and one that does not exist
+(no card), a profile with a prompt linking to a form editing mine; a Gmail thread of a second
+signed-in account whose last message is mine, replies from my send-as alias (my name, another
+address; or an address Gmail calls "me"), someone else of my name, and threads popped out into a
+window of their own; Outlook in another language, its deeplink URL forms, its newer host
+outlook.cloud.microsoft, a message I sent (also before the account menu was ever opened: my name is
+in the title), one sent from a shared mailbox I opened (its address is in the URL), one a delegate
+sent on behalf of its sender (the person is the sender), and conversations whose newest message is
+open, on top or on bottom (the person is in that one).
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
 identity the page is about (and, for mail, the message it was about). Pages without a person on
-screen show no overlay at all.
+screen show no overlay at all, nor does mail from a robot (no-reply, notifications, bounces) or a
+mailing list that rewrites the sender ("'Name' via List").
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from harness.scenarios import (
     ANA_URL,
     DANIEL,
     GMAIL_URL,
+    JANE_URL,
     MARTA,
     PRIYA,
     THREAD_URL,
@@ -61,6 +68,23 @@ ITEM_OWA = "AAMkADk1YjU2LWFhNzctNDQ3Yy1iZjZiLTc1ZWM4ZjU0MjAwNABGAAAAAAD%2Fr1%2B3
 ITEM_CLOUD = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAKx%2FUe3Wq%2BVbBg%3D%3D"
 ITEM_SENT = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAN9%2BsT4mVq%2BRcA%3D%3D"
 VENUES = "Re: Venue shortlist for the partner summit"
+ITEM_SHARED = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAH5%2FcW8nTq%2BYdQ%3D%3D"
+HIRO = {"name": "Hiro Sato", "email": "hiro.sato@litware.example"}
+# Daniel's message sent by his delegate, Kim: "Kim Lee on behalf of Daniel Okafor" (Daniel is
+# the person: his mail, replies go to him).
+DANIEL_SENDS = '<span class="OZZZK" title="daniel.okafor@northwind.example">Daniel Okafor</span>'
+KIM_SENDS = DANIEL_SENDS.replace("daniel.okafor", "kim.lee").replace("Daniel Okafor", "Kim Lee")
+# A conversation of three (Daniel, me, Sofia's newest), its newest message open, the older ones
+# folded, newest on top or on bottom.
+ITEM_CONVERSATION = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAGc%2BvU2pLq%2FXeg%3D%3D"
+OFFSITE = "Re: Board deck: venue for the offsite"
+SOFIA_OPEN = '<span class="OZZZK" title="sofia.rossi@fabrikam.example">Sofia Rossi</span>'
+TO_ALEX = 'To: <span title="alex.morgan@contoso.example">Alex Morgan</span>'
+# The account menu, in the page only once it was opened (my address in it).
+ACCOUNT_MENU = (
+    '<div class="mectrl"><div id="mectrl_currentAccount_primary">Alex Morgan</div>'
+    '<div id="mectrl_currentAccount_secondary">alex.morgan@contoso.example</div></div>'
+)
 # A Gmail thread in a window of its own: no account header, the thread id in the query (the
 # heading's hex id, 18d4f2a9c3b7e001, in decimal).
 POPPED_OUT = "https://mail.google.com/mail/u/0/?ui=2&view=btop&ver=1nnq2v7oe1ub&search=inbox&th=%23thread-f%3A1789321762919931905&cvid=2"
@@ -82,6 +106,27 @@ GMAIL_TITLE = "<title>Dinner in Lisbon next month? - alex.morgan@example.com - G
 TO_ME = (
     '<span class="g2" email="alex.morgan@example.com" name="Alex Morgan" '
     'data-hovercard-id="alex.morgan@example.com">Alex Morgan</span>, cc:'
+)
+
+# My send-as alias (another address, my name) and the "to me" chip Gmail shows for it.
+ALIAS_FROM = (
+    '<span class="gD" email="alex@morganstudio.example" name="Alex Morgan" '
+    'data-hovercard-id="alex@morganstudio.example">Alex Morgan</span>'
+)
+ALIAS_TO_ME = (
+    '<span class="g2" email="alex@morganstudio.example" name="me" '
+    'data-hovercard-id="alex@morganstudio.example">me</span>'
+)
+# Someone else of my name, writing to me from an address of theirs.
+NAMESAKE = {"name": "Alex Morgan", "email": "alex.morgan@fabrikam.example"}
+
+# My own profile's address, and a prompt LinkedIn shows me on others' profiles: it links to a form
+# editing mine.
+MY_PROFILE = "https://www.linkedin.com/in/alex-morgan-0a1b2c/"
+PEOPLE_ALSO_VIEWED = "<h2>People also viewed</h2>"
+ADD_A_SKILL = (
+    '<p>Add a skill to your profile: <a href="/in/alex-morgan-0a1b2c/add-edit/SKILL/?'
+    'profileFormEntryPoint=PROFILE_COMPLETION_HUB">Add skill</a></p>'
 )
 
 
@@ -184,6 +229,13 @@ SHOWS = (
         ),
     ),
     Shows(
+        "linkedin-profile-with-links-to-edit-mine",
+        "linkedin-profile-classic",
+        JANE_URL,
+        {"name": "Jane Doe", "linkedin": "jane-doe"},
+        edits=((PEOPLE_ALSO_VIEWED, PEOPLE_ALSO_VIEWED + ADD_A_SKILL),),
+    ),
+    Shows(
         "gmail-second-account-reply-from-me",
         "gmail-thread-multi-account",
         "https://mail.google.com/mail/u/1/#label/Clients/FMfcgzQbfVNwKdqTpXcRsLmZhBjGwDxS",
@@ -191,6 +243,45 @@ SHOWS = (
         headline="Q3 supplier review",
         ref="gmail:18e2d3f0c0ffee03",
         initiated_by="me",
+    ),
+    Shows(
+        "gmail-reply-from-my-alias-known-by-name-and-chip",
+        "gmail-thread-reply-from-alias",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2c0ffee00a1",
+        initiated_by="me",
+    ),
+    Shows(
+        "gmail-reply-from-my-alias-known-by-my-name",
+        "gmail-thread-reply-from-alias",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2c0ffee00a1",
+        initiated_by="me",
+        edits=((ALIAS_TO_ME, ALIAS_TO_ME.replace('name="me"', 'name="Alex Morgan"')),),
+    ),
+    Shows(
+        "gmail-reply-from-my-alias-known-by-the-to-me-chip",
+        "gmail-thread-reply-from-alias",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2c0ffee00a1",
+        initiated_by="me",
+        edits=((ALIAS_FROM, ALIAS_FROM.replace("Alex Morgan", "Alex · Morgan Studio")),),
+    ),
+    Shows(
+        "gmail-someone-of-my-name-writing-to-me",
+        "gmail-thread",
+        GMAIL_URL,
+        NAMESAKE,
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=(
+            (
+                '<span class="gD" email="Priya.Shah@contoso.example" name="Priya Shah"',
+                '<span class="gD" email="alex.morgan@fabrikam.example" name="Alex Morgan"',
+            ),
+        ),
     ),
     Shows(
         "gmail-popped-out-view-btop",
@@ -265,6 +356,95 @@ SHOWS = (
         headline="Re: Board deck: your comments by Friday?",
         ref=outlook_ref(ITEM_SENT),
         initiated_by="me",
+    ),
+    Shows(
+        "outlook-sent-by-me-account-menu-never-opened",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        AMARA,
+        ref=outlook_ref(ITEM_SENT),
+        initiated_by="me",
+        edits=((ACCOUNT_MENU, ""),),
+    ),
+    Shows(
+        "outlook-sent-by-me-account-menu-never-opened-german-title",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        AMARA,
+        ref=outlook_ref(ITEM_SENT),
+        initiated_by="me",
+        edits=(
+            (ACCOUNT_MENU, ""),
+            (
+                "<title>Mail - Alex Morgan - Outlook</title>",
+                "<title>E-Mail – Alex Morgan – Outlook</title>",
+            ),
+        ),
+    ),
+    Shows(
+        "outlook-shared-mailbox-sent-by-me",
+        "outlook-shared-mailbox",
+        f"https://outlook.office.com/mail/sales@contoso.example/sentitems/id/{ITEM_SHARED}",
+        HIRO,
+        headline="Your quote for 40 licences",
+        ref=outlook_ref(ITEM_SHARED),
+        initiated_by="me",
+    ),
+    Shows(
+        "outlook-sent-on-behalf-of",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        DANIEL,
+        ref=outlook_ref(ITEM_PATH),
+        edits=((DANIEL_SENDS, f"{KIM_SENDS} on behalf of {DANIEL_SENDS}"),),
+    ),
+    Shows(
+        "outlook-sent-on-behalf-of-addresses-in-text",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        DANIEL,
+        ref=outlook_ref(ITEM_PATH),
+        edits=(
+            (
+                DANIEL_SENDS,
+                '<span class="OZZZK">Kim Lee &lt;kim.lee@northwind.example&gt; im Auftrag von '
+                "Daniel Okafor &lt;daniel.okafor@northwind.example&gt;</span>",
+            ),
+        ),
+    ),
+    Shows(
+        "outlook-conversation-newest-on-top",
+        "outlook-conversation-newest-on-top",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_CONVERSATION}",
+        SOFIA,
+        headline=OFFSITE,
+        ref=outlook_ref(ITEM_CONVERSATION),
+    ),
+    Shows(
+        "outlook-conversation-newest-on-bottom",
+        "outlook-conversation-newest-on-bottom",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_CONVERSATION}",
+        SOFIA,
+        headline=OFFSITE,
+        ref=outlook_ref(ITEM_CONVERSATION),
+    ),
+    Shows(
+        "outlook-conversation-newest-on-bottom-mine",
+        "outlook-conversation-newest-on-bottom",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_CONVERSATION}",
+        SOFIA,
+        headline=OFFSITE,
+        ref=outlook_ref(ITEM_CONVERSATION),
+        initiated_by="me",
+        edits=(
+            (
+                SOFIA_OPEN,
+                SOFIA_OPEN.replace(
+                    "sofia.rossi@fabrikam.example", "alex.morgan@contoso.example"
+                ).replace("Sofia Rossi", "Alex Morgan"),
+            ),
+            (TO_ALEX, 'To: <span title="sofia.rossi@fabrikam.example">Sofia Rossi</span>'),
+        ),
     ),
 )
 
@@ -421,6 +601,12 @@ UNADDRESSED_SENDERS = (
         },
     ),
     (
+        "on-behalf-of-a-name-without-address",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {DANIEL_FROM: f'{KIM_SENDS} on behalf of <span class="OZZZK">Daniel Okafor</span>'},
+    ),
+    (
         "sent-name-only",
         "outlook-message-sent",
         f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
@@ -435,6 +621,124 @@ UNADDRESSED_SENDERS = (
 def test_no_overlay_for_a_sender_without_an_address(chromium, tab, fixture, url, edits):
     serve(chromium, url, html=edited(fixture, edits))
     chromium.open(url, tab)
+    assert_no_card(chromium, tab)
+
+
+# Senders nobody keeps a tie with: robots (no-reply, notifications, bounces) and mailing lists
+# that rewrite the From to "'Name' via List <list@...>" (the person is not at that address).
+# (id, fixture, url, {text in the fixture: replacement}).
+GROUP_URL = "https://mail.google.com/mail/u/0/#inbox/FMfcgzQZTmVpJxLrHcWnBsKdQgRtPyNf"
+PRIYA_FROM = (
+    '<span class="gD" email="Priya.Shah@contoso.example" name="Priya Shah" '
+    'data-hovercard-id="Priya.Shah@contoso.example">Priya Shah</span>'
+)
+PRIYA_VIA_GROUP = (
+    '<span class="gD" email="lisbon-friends@googlegroups.com" '
+    'name="&#39;Priya Shah&#39; via Lisbon Friends" '
+    'data-hovercard-id="lisbon-friends@googlegroups.com">&#39;Priya Shah&#39; via Lisbon Friends'
+    "</span>"
+)
+ME_FROM = PRIYA_FROM.replace("Priya.Shah@contoso.example", "alex.morgan@example.com").replace(
+    "Priya Shah", "Alex Morgan"
+)
+
+
+def gmail_sender(name: str, email: str) -> str:
+    return PRIYA_FROM.replace("Priya.Shah@contoso.example", email).replace("Priya Shah", name)
+
+
+def outlook_sender(name: str, email: str) -> str:
+    return DANIEL_FROM.replace("daniel.okafor@northwind.example", email).replace(
+        "Daniel Okafor", name
+    )
+
+
+NOBODY_TO_KEEP = (
+    ("gmail-google-group", "gmail-thread-google-group", GROUP_URL, {}),
+    (
+        "gmail-my-reply-to-the-group",
+        "gmail-thread-google-group",
+        GROUP_URL,
+        {PRIYA_VIA_GROUP: ME_FROM},
+    ),
+    (
+        "gmail-mailer-daemon",
+        "gmail-thread",
+        GMAIL_URL,
+        {PRIYA_FROM: gmail_sender("Mail Delivery Subsystem", "mailer-daemon@googlemail.com")},
+    ),
+    (
+        "gmail-notifications",
+        "gmail-thread",
+        GMAIL_URL,
+        {PRIYA_FROM: gmail_sender("GitHub", "notifications@github.com")},
+    ),
+    (
+        "outlook-no-reply",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {DANIEL_FROM: outlook_sender("SharePoint Online", "no-reply@sharepointonline.com")},
+    ),
+    (
+        "outlook-google-group",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {DANIEL_FROM: outlook_sender("'Daniel Okafor' via Board Team", "board@googlegroups.com")},
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "url", "edits"), [pytest.param(*v[1:], id=v[0]) for v in NOBODY_TO_KEEP]
+)
+def test_no_overlay_for_a_robot_or_a_mailing_list(chromium, tab, fixture, url, edits):
+    serve(chromium, url, html=edited(fixture, edits))
+    chromium.open(url, tab)
+    assert_no_card(chromium, tab)
+
+
+# LinkedIn profiles with nobody to show: my own (it links to forms that edit it, also from the
+# newer page's shadow root and from a section page), and one that is not there.
+EDIT_INTRO = '<p class="q6">Director of Analytics at Tailspin Toys</p>'
+NOT_MINE_OR_MISSING = (
+    ("linkedin-my-own-profile", "linkedin-profile-own", MY_PROFILE, {}),
+    (
+        "linkedin-my-own-section-page",
+        "linkedin-profile-own",
+        MY_PROFILE + "details/experience/",
+        {},
+    ),
+    (
+        "linkedin-my-own-profile-shadow-root",
+        "linkedin-profile-shadow-hashed",
+        "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
+        {
+            EDIT_INTRO: EDIT_INTRO + '<a class="q7" aria-label="Edit intro" '
+            'href="https://www.linkedin.com/in/wei-zhang-7c3d9e/edit/intro/">Edit</a>'
+        },
+    ),
+    (
+        "linkedin-page-does-not-exist",
+        "linkedin-profile-unavailable",
+        "https://www.linkedin.com/in/sam-rivera-5e6f7a/",
+        {},
+    ),
+    (
+        "linkedin-profile-not-available",
+        "linkedin-profile-unavailable",
+        "https://www.linkedin.com/in/sam-rivera-5e6f7a/",
+        {"This page doesn’t exist": "This profile is not available"},
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "url", "edits"), [pytest.param(*v[1:], id=v[0]) for v in NOT_MINE_OR_MISSING]
+)
+def test_no_overlay_on_my_own_or_a_missing_profile(chromium, tab, fixture, url, edits):
+    serve(chromium, url, html=edited(fixture, edits))
+    chromium.open(url, tab)
+    tab.wait_for_timeout(5000)  # the content script's last read
     assert_no_card(chromium, tab)
 
 

@@ -1,6 +1,7 @@
 "use strict";
 // Gmail: the open thread is in the URL hash; the contact is the sender of the open (last expanded)
-// message, or, when that message is mine, the person I wrote to. Never the signed-in account.
+// message, or, when that message is mine, the person I wrote to. Never the signed-in account, nor
+// a robot or a mailing list (content/mail.js).
 ST.adapter = (() => {
   const FOLDERS = new Set(["inbox", "all", "sent", "starred", "snoozed", "imp", "drafts", "spam", "trash", "scheduled", "chats", "outbox"]);
   const NESTED = new Set(["search", "label", "category", "advanced-search"]);
@@ -32,20 +33,23 @@ ST.adapter = (() => {
     return /^[0-9a-f]{12,16}$/i.test(th) ? th.toLowerCase() : null;
   }
 
-  // "Inbox (3) - me@example.com - Gmail" (the address is a part of its own: a subject may hold
-  // others), else the account button's label: remembered for this account's other windows. Else
-  // (a window with neither, such as a thread popped out) the recipient chip Gmail names "me", or
-  // what the main window showed.
-  function myAddress(messages) {
+  // My addresses: "Inbox (3) - me@example.com - Gmail" (the address is a part of its own: a
+  // subject may hold others), else the account button's label: remembered for this account's other
+  // windows (a thread popped out shows neither). Also the recipient chips Gmail names "me" (my
+  // other addresses), and a send-as alias: my name (the button's) with another address, on a
+  // message not sent to me.
+  function myAddresses(messages) {
     const titled = (document.title.split(" - ").slice(1, -1).at(-1) || "").trim();
-    const button = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]');
-    const shown = /^[^\s@]+@[^\s@]+$/.test(titled) ? titled.toLowerCase() : button && ST.email(button.getAttribute("aria-label"));
-    if (shown) {
-      if (shown !== remembered) ST.send({ type: "gmailAccount", account, address: (remembered = shown) });
-      return shown;
-    }
-    const chip = messages.map((x) => x.el.querySelector('.hb span[email][name="me" i]')).find(Boolean);
-    return chip ? ST.email(chip.getAttribute("email")) : remembered;
+    const label = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]')?.getAttribute("aria-label") || "";
+    const shown = /^[^\s@]+@[^\s@]+$/.test(titled) ? titled.toLowerCase() : ST.email(label);
+    if (shown && shown !== remembered) ST.send({ type: "gmailAccount", account, address: (remembered = shown) });
+    const mine = new Set([shown || remembered]);
+    for (const m of messages) for (const chip of m.el.querySelectorAll('.hb span[email][name="me" i]')) mine.add(ST.email(chip.getAttribute("email")));
+    mine.delete(null);
+    mine.delete(undefined);
+    const myName = ST.clean((/:\s*([^:(]+?)\s*\(/.exec(label) || [])[1]).toLowerCase();
+    for (const m of messages) if (myName && m.from?.name.toLowerCase() === myName && !m.to.some((p) => mine.has(p.email))) mine.add(m.from.email);
+    return mine;
   }
 
   function person(el) {
@@ -86,24 +90,26 @@ ST.adapter = (() => {
       if (/^[0-9a-f]{16}$/i.test(r.thread) && threadHead && threadHead.getAttribute("data-legacy-thread-id") !== r.thread && (!final || r.popout)) return wait;
 
       const messages = nodes.map(parse);
-      const me = myAddress(messages);
+      const mine = myAddresses(messages);
       // A popped-out window has no account header: without my address, the last sender may be me.
-      if (!me && r.popout) return wait;
+      if (!mine.size && r.popout) return wait;
       const last = messages.at(-1);
       if (!last.from) return wait;
       let contact;
       let initiatedBy = "them";
-      if (last.from.email !== me) contact = last.from;
+      if (!mine.has(last.from.email)) contact = last.from;
       else {
         initiatedBy = "me";
-        contact = last.to.find((p) => p.email !== me) || messages.map((m) => m.from).reverse().find((p) => p && p.email !== me);
+        const other = (p) => p && !mine.has(p.email) && !ST.mail.unreachable(p);
+        contact = last.to.find(other) || messages.map((m) => m.from).reverse().find(other);
       }
       if (!contact) return wait;
+      if (ST.mail.unreachable(contact)) return { status: final ? "none" : "absent" };
       openMessage = last.el;
-      const seen = new Set([me, contact.email]);
+      const seen = new Set([...mine, contact.email]);
       const others = [];
       for (const p of messages.flatMap((m) => [m.from, ...m.to])) {
-        if (p && !seen.has(p.email)) {
+        if (p && !seen.has(p.email) && !ST.mail.unreachable(p)) {
           seen.add(p.email);
           others.push({ name: p.name, identities: [{ kind: "email", value: p.email }] });
         }

@@ -15,6 +15,7 @@ ST.adapter = (() => {
   const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
   const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
   const SECTION_PAGES = new Set(["details", "recent-activity"]);
+  const UNAVAILABLE = /(doesn.t|does not) exist|not available|unavailable|page not found/i; // the h1 of a profile that is not there
   // A thread's pane, and in it the links to the person it is with (header, profile card).
   const THREAD_PANES = ["main .msg-thread", ".scaffold-layout__detail", "main"];
   const THREAD_HEADER = ".msg-title-bar, .msg-entity-lockup, .msg-thread__link-to-profile";
@@ -145,8 +146,7 @@ ST.adapter = (() => {
   function selfLinked(el, slug) {
     for (let n = el && up(el), i = 0; n && i < 6 && !n.matches("main, body"); n = up(n), i++) {
       for (const a of n.querySelectorAll('a[href*="/in/"]')) {
-        const r = route(a.href);
-        if (r && r.slug === slug) return true;
+        if (route(a.href)?.slug === slug) return true;
       }
     }
     return false;
@@ -206,6 +206,14 @@ ST.adapter = (() => {
     return { status: "ready", person: { site: "linkedin", name, identities: identitiesOf(slug, blob), headline } };
   }
 
+  // Nobody to show: a profile that is not there, or my own (it links to forms that edit it:
+  // /in/<me>/edit/..., /in/<me>/add-edit/...).
+  function nobody(identities) {
+    if (UNAVAILABLE.test(ST.clean((document.querySelector("main h1") || document.querySelector("h1"))?.textContent))) return true;
+    const roots = [document, ...[...document.querySelectorAll(SHADOW_HOSTS)].map((h) => h.shadowRoot || document)];
+    return roots.some((root) => [...root.querySelectorAll('a[href*="edit/"]')].some((a) => identities.some((i) => i.value === route(a.href)?.slug)));
+  }
+
   return {
     site: "linkedin",
     topInset: 60,
@@ -224,6 +232,7 @@ ST.adapter = (() => {
       const slug = (r.legacy && canonicalSlug()) || r.slug;
       const blob = fromCodeBlobs(slug);
       const identities = identitiesOf(slug, blob);
+      if (nobody(identities)) return { status: final ? "none" : "absent" };
       let name = blob?.name;
       let headline = blob?.headline || "";
       nameEl = null;
@@ -255,12 +264,12 @@ ST.adapter = (() => {
     anchor() {
       if (threadPane) {
         const pane = ST.rect(threadPane);
-        const head = ST.rect(nameEl && nameEl.closest(".msg-title-bar, .msg-entity-lockup, .msg-s-profile-card"));
-        return pane && pane.width > 300 ? { top: (head ? head.bottom : pane.top) + 8, right: pane.right - 12 } : null;
+        const head = ST.rect(nameEl?.closest(".msg-title-bar, .msg-entity-lockup, .msg-s-profile-card"));
+        return pane?.width > 300 ? { top: (head ? head.bottom : pane.top) + 8, right: pane.right - 12 } : null;
       }
-      const card = topCard(nameEl && nameEl.isConnected ? nameEl : null);
+      const card = topCard(nameEl?.isConnected ? nameEl : null);
       const r = ST.rect(card);
-      return r && r.width > 300 ? { top: r.top + 12, right: r.right - 12 } : null;
+      return r?.width > 300 ? { top: r.top + 12, right: r.right - 12 } : null;
     },
   };
 })();

@@ -1,6 +1,7 @@
 "use strict";
-// Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the person is the first sender in the
-// reading pane who is not me or, when every message there is mine, the person I wrote to.
+// Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the person is the first sender of the
+// reading pane's open messages who is not me or, when every one is mine, the person I wrote to; no
+// card when that is a robot or a mailing list (content/mail.js).
 ST.adapter = (() => {
   const LINES = '[data-app-section="FromLine"], span[id*="PersonaName"]';
   const LISTED = '[role="listbox"], [role="option"], [role="grid"], [role="row"]';
@@ -16,6 +17,7 @@ ST.adapter = (() => {
   ];
   const ADDRESSED = '[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]';
   const EMAILS = new RegExp(ST.EMAIL_RE, "g");
+  const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|per conto di|namens)\s/i;
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
   const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
   let pane = null;
@@ -30,7 +32,8 @@ ST.adapter = (() => {
     const raw = (at > 0 && seg[at + 1]) || u.searchParams.get("ItemID") || u.searchParams.get("itemid");
     if (!raw) return null;
     const id = ST.decoded(raw) ?? raw;
-    return { key: `item:${id}`, item: id };
+    const box = ST.decoded(seg[1] || "") || "";
+    return { key: `item:${id}`, item: id, mailbox: ST.email(box) === box.toLowerCase() ? box.toLowerCase() : null };
   }
 
   function findPane() {
@@ -52,15 +55,33 @@ ST.adapter = (() => {
     return lines.length ? lines : [...p.querySelectorAll('span[id*="PersonaName"]')].filter(free).slice(0, 1);
   }
 
+  // A conversation shows its newest message open and the older ones folded (above or below it, as
+  // the user orders them): the person is among the open ones, whichever the order.
+  function opened(lines) {
+    const open = lines.filter((line) => {
+      let m = line;
+      while (m.parentElement && m.parentElement !== pane && !lines.some((l) => l !== line && m.parentElement.contains(l))) m = m.parentElement;
+      return m.querySelector(BODY);
+    });
+    return open.length ? open : lines;
+  }
+
   const following = (line) => (el) => line.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING && !line.contains(el);
 
-  function myAddress() {
+  // Me: the account menu's address (in the page once the menu was opened), the mailbox in the URL
+  // (/mail/<shared@...>/...: a shared mailbox I opened), and a sender of my name: the title says
+  // who I am ("Mail - Alex Morgan - Outlook") even when the menu never was opened.
+  function myAddresses(senders, mailbox) {
+    const me = new Set([mailbox]);
     for (const sel of ME_SELECTORS) {
       const el = document.querySelector(sel);
-      const email = el && (ST.email(el.textContent) || ST.email(el.getAttribute("aria-label")));
-      if (email) return email;
+      me.add(el && (ST.email(el.textContent) || ST.email(el.getAttribute("aria-label"))));
     }
-    return null;
+    const title = document.title.split(/\s+[-–—|]\s+/);
+    const name = title.length > 2 && /outlook/i.test(title.at(-1)) && title.at(-2).toLowerCase();
+    for (const p of senders) if (p?.own && p.name.toLowerCase() === name) me.add(p.email);
+    me.delete(null);
+    return me;
   }
 
   // The sender: name from the from line; address from it or, up to 4 levels out, from what comes
@@ -79,10 +100,20 @@ ST.adapter = (() => {
       scope = scope.parentElement;
       level++;
     }
-    if (!email) return null;
     const nameEl = NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) || line;
-    let name = ST.dedupe((nameEl.textContent || "").replace(/<[^>]*>|\S+@\S+/g, " "));
-    name = name.replace(/^(from|von|de|da|van)\s*:\s*/i, "").trim();
+    let text = nameEl.textContent || "";
+    // "Kim Lee on behalf of Daniel Okafor": Kim, a delegate, sent Daniel's mail (replies go to
+    // him): the person is Daniel, by the address after the phrase, never Kim's.
+    const behalf = (line.textContent || "").split(BEHALF);
+    if (behalf.length > 1) {
+      text = behalf.at(-1);
+      const his = [...line.querySelectorAll(ADDRESSED)].reverse().find((el) => ST.clean(el.textContent) && text.includes(ST.clean(el.textContent)));
+      email = level ? null : ST.email(text) || (his && emailsOf(his)[0]);
+    }
+    if (!email) return null;
+    const name = ST.dedupe(text.replace(/<[^>]*>|\S+@\S+/g, " "))
+      .replace(/^(from|von|de|da|van)\s*:\s*/i, "")
+      .trim();
     // The card goes below the header block around the address.
     const block = scope !== pane && scope.parentElement !== pane ? scope.parentElement : null;
     return { email, name: name || email, own: level === 0, el: block || line };
@@ -95,7 +126,7 @@ ST.adapter = (() => {
     for (let head = line.parentElement, i = 0; head && head !== pane && i < 4; head = head.parentElement, i++) {
       for (const el of head.querySelectorAll(ADDRESSED)) {
         if (!after(el) || el.closest(BODY)) continue;
-        const email = emailsOf(el).find((e) => e !== me);
+        const email = emailsOf(el).find((e) => !me.has(e) && !ST.mail.unreachable({ email: e }));
         const name = ST.clean(el.textContent);
         if (email) return { email, name: name && !/[@:;<]/.test(name) ? name : email, el: head };
       }
@@ -119,15 +150,17 @@ ST.adapter = (() => {
       const wait = { status: final ? "none" : "pending" };
       pane = findPane();
       if (!pane) return wait;
-      const lines = fromLines(pane);
-      if (!lines.length) return wait;
-      if (snap && snap.line === lines[0] && snap.text === lines[0].textContent && !final) return wait;
-      const me = myAddress();
+      const all = fromLines(pane);
+      if (!all.length) return wait;
+      if (snap && snap.line === all[0] && snap.text === all[0].textContent && !final) return wait;
+      const lines = opened(all);
       const senders = lines.map(sender);
-      let found = senders.find((p) => p && p.email !== me);
-      const mine = !found && me && senders.some((p) => p && p.own && p.email === me);
+      const me = myAddresses(senders, r.mailbox);
+      let found = senders.find((p) => p && !me.has(p.email));
+      const mine = !found && senders.some((p) => p?.own && me.has(p.email));
       if (mine) found = lines.map((l) => recipient(l, me)).find(Boolean);
       if (!found) return wait;
+      if (ST.mail.unreachable(found)) return { status: final ? "none" : "absent" };
       header = found.el;
       const subject = pane.querySelector('[role="heading"]');
       return {
