@@ -56,15 +56,15 @@ def cli_env(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def run_cli(
+def strongties(
     env: dict[str, str],
     *args: str,
     command: Sequence[str] = STRONGTIES,
     cwd: Path | str | None = None,
     timeout: float = 120,
-) -> str:
-    """``strongties <args>`` as its own process; asserts exit 0 and returns its stdout."""
-    done = subprocess.run(
+) -> subprocess.CompletedProcess:
+    """``strongties <args>`` as its own process, whatever its exit code."""
+    return subprocess.run(
         [*command, *args],
         env=env,
         cwd=cwd,
@@ -73,6 +73,12 @@ def run_cli(
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+def run_cli(env: dict[str, str], *args: str, **kwargs) -> str:
+    """``strongties <args>`` as its own process (options as `strongties`); asserts exit 0 and
+    returns its stdout."""
+    done = strongties(env, *args, **kwargs)
     assert done.returncode == 0, (
         f"`strongties {' '.join(args)}` exited {done.returncode}\n"
         f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"

@@ -615,15 +615,6 @@ UNADDRESSED_SENDERS = (
 )
 
 
-@pytest.mark.parametrize(
-    ("fixture", "url", "edits"), [pytest.param(*v[1:], id=v[0]) for v in UNADDRESSED_SENDERS]
-)
-def test_no_overlay_for_a_sender_without_an_address(chromium, tab, fixture, url, edits):
-    serve(chromium, url, html=edited(fixture, edits))
-    chromium.open(url, tab)
-    assert_no_card(chromium, tab)
-
-
 # Senders nobody keeps a tie with: robots (no-reply, notifications, bounces) and mailing lists
 # that rewrite the From to "'Name' via List <list@...>" (the person is not at that address).
 # (id, fixture, url, {text in the fixture: replacement}).
@@ -689,9 +680,12 @@ NOBODY_TO_KEEP = (
 
 
 @pytest.mark.parametrize(
-    ("fixture", "url", "edits"), [pytest.param(*v[1:], id=v[0]) for v in NOBODY_TO_KEEP]
+    ("fixture", "url", "edits"),
+    [pytest.param(*v[1:], id=v[0]) for v in UNADDRESSED_SENDERS + NOBODY_TO_KEEP],
 )
-def test_no_overlay_for_a_robot_or_a_mailing_list(chromium, tab, fixture, url, edits):
+def test_no_overlay_for_a_sender_without_an_address_a_robot_or_a_list(
+    chromium, tab, fixture, url, edits
+):
     serve(chromium, url, html=edited(fixture, edits))
     chromium.open(url, tab)
     assert_no_card(chromium, tab)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from live_server import STRONGTIES, ServerProcess, cli_env, run_cli
+from live_server import STRONGTIES, ServerProcess, cli_env, run_cli, strongties
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -214,19 +214,6 @@ def test_the_installed_package_serves_outside_the_source_tree(tmp_path):
         assert spec.status_code == 200, spec.text
         assert spec.json()["info"]["version"] == __version__
         assert "/api/v1/interactions/{interaction_id}" in spec.json()["paths"]
-
-
-def strongties(env: dict[str, str], *args: str, cwd=None, timeout: float = 60):
-    """The console script as its own process, whatever its exit code."""
-    return subprocess.run(
-        [*STRONGTIES, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
