@@ -6,12 +6,12 @@ the mobile pages, section sub-pages whose heading is not the name, a member-id U
 message threads (and a group thread, which gets no card), my own profile and one that does not exist
 (no card), a profile with a prompt linking to a form editing mine; a Gmail thread of a second
 signed-in account whose last message is mine, replies from my send-as alias (my name, another
-address; or an address Gmail calls "me"), someone else of my name, and threads popped out into a
-window of their own; Outlook in another language, its deeplink URL forms, its newer host
-outlook.cloud.microsoft, a message I sent (also before the account menu was ever opened: my name is
-in the title), one sent from a shared mailbox I opened (its address is in the URL), one a delegate
-sent on behalf of its sender (the person is the sender), and conversations whose newest message is
-open, on top or on bottom (the person is in that one).
+address; or an address Gmail calls "me"), someone else of my name (also on Outlook), and threads
+popped out into a window of their own; Outlook in another language, its deeplink URL forms, its
+newer host outlook.cloud.microsoft, a message I sent (also before the account menu was ever opened:
+my name is in the title), one sent from a shared mailbox I opened (its address is in the URL), one
+a delegate sent on behalf of its sender (the person is the sender), and conversations whose newest
+message is open, on top or on bottom (the person is in that one).
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -119,6 +119,10 @@ ALIAS_TO_ME = (
 )
 # Someone else of my name, writing to me from an address of theirs.
 NAMESAKE = {"name": "Alex Morgan", "email": "alex.morgan@fabrikam.example"}
+# Their message to me on Outlook, where the title names me ("Mail - Alex Morgan - Outlook").
+NAMESAKE_SENDS = DANIEL_SENDS.replace(
+    "daniel.okafor@northwind", NAMESAKE["email"].split(".example")[0]
+).replace("Daniel Okafor", "Alex Morgan")
 
 # My own profile's address, and a prompt LinkedIn shows me on others' profiles: it links to a form
 # editing mine.
@@ -380,6 +384,22 @@ SHOWS = (
                 "<title>E-Mail – Alex Morgan – Outlook</title>",
             ),
         ),
+    ),
+    Shows(
+        "outlook-from-someone-of-my-name",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        NAMESAKE,
+        ref=outlook_ref(ITEM_PATH),
+        edits=((DANIEL_SENDS, NAMESAKE_SENDS),),
+    ),
+    Shows(
+        "outlook-from-someone-of-my-name-account-menu-never-opened",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        NAMESAKE,
+        ref=outlook_ref(ITEM_PATH),
+        edits=((DANIEL_SENDS, NAMESAKE_SENDS), (ACCOUNT_MENU, "")),
     ),
     Shows(
         "outlook-shared-mailbox-sent-by-me",

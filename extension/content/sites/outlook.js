@@ -70,17 +70,22 @@ ST.adapter = (() => {
 
   // Me: the account menu's address (in the page once the menu was opened), the mailbox in the URL
   // (/mail/<shared@...>/...: a shared mailbox I opened), and a sender of my name: the title says
-  // who I am ("Mail - Alex Morgan - Outlook") even when the menu never was opened.
-  function myAddresses(senders, mailbox) {
+  // who I am ("Mail - Alex Morgan - Outlook") even when the menu never was opened. Not a sender of
+  // my name writing to me (to an address of mine or, none known, to one of my name): a namesake.
+  function myAddresses(lines, senders, mailbox) {
     const me = new Set([mailbox]);
     for (const sel of ME_SELECTORS) {
       const el = document.querySelector(sel);
       me.add(el && (ST.email(el.textContent) || ST.email(el.getAttribute("aria-label"))));
     }
+    me.delete(null);
+    const known = new Set(me);
     const title = document.title.split(/\s+[-–—|]\s+/);
     const name = title.length > 2 && /outlook/i.test(title.at(-1)) && title.at(-2).toLowerCase();
-    for (const p of senders) if (p?.own && p.name.toLowerCase() === name) me.add(p.email);
-    me.delete(null);
+    senders.forEach((p, i) => {
+      const toMe = (r) => (known.size ? known.has(r.email) : r.email !== p.email && r.name.toLowerCase() === name);
+      if (p?.own && p.name.toLowerCase() === name && !addressedAfter(lines[i]).some(toMe)) me.add(p.email);
+    });
     return me;
   }
 
@@ -119,20 +124,24 @@ ST.adapter = (() => {
     return { email, name: name || email, own: level === 0, el: block || line };
   }
 
-  // Mail I sent: the first address not mine on the header lines after its from line (To, then
-  // Cc), up to 4 levels out, never in the message.
-  function recipient(line, me) {
+  // The addresses on the header lines after a from line (To, then Cc), up to 4 levels out, never
+  // in the message.
+  function addressedAfter(line) {
     const after = following(line);
+    const found = [];
     for (let head = line.parentElement, i = 0; head && head !== pane && i < 4; head = head.parentElement, i++) {
       for (const el of head.querySelectorAll(ADDRESSED)) {
-        if (!after(el) || el.closest(BODY)) continue;
-        const email = emailsOf(el).find((e) => !me.has(e) && !ST.mail.unreachable({ email: e }));
-        const name = ST.clean(el.textContent);
-        if (email) return { email, name: name && !/[@:;<]/.test(name) ? name : email, el: head };
+        if (after(el) && !el.closest(BODY)) for (const email of emailsOf(el)) found.push({ email, name: ST.clean(el.textContent), el: head });
       }
       if (head.querySelector(BODY)) break;
     }
-    return null;
+    return found;
+  }
+
+  // Mail I sent: the first address there not mine.
+  function recipient(line, me) {
+    const r = addressedAfter(line).find((r) => !me.has(r.email) && !ST.mail.unreachable(r));
+    return r && { ...r, name: r.name && !/[@:;<]/.test(r.name) ? r.name : r.email };
   }
 
   return {
@@ -155,7 +164,7 @@ ST.adapter = (() => {
       if (snap && snap.line === all[0] && snap.text === all[0].textContent && !final) return wait;
       const lines = opened(all);
       const senders = lines.map(sender);
-      const me = myAddresses(senders, r.mailbox);
+      const me = myAddresses(lines, senders, r.mailbox);
       let found = senders.find((p) => p && !me.has(p.email));
       const mine = !found && senders.some((p) => p?.own && me.has(p.email));
       if (mine) found = lines.map((l) => recipient(l, me)).find(Boolean);
