@@ -132,6 +132,13 @@ ADD_A_SKILL = (
     '<p>Add a skill to your profile: <a href="/in/alex-morgan-0a1b2c/add-edit/SKILL/?'
     'profileFormEntryPoint=PROFILE_COMPLETION_HUB">Add skill</a></p>'
 )
+# A connection's profile offers to recommend them: a form under their address (not mine).
+RECOMMEND_WEI = (
+    '<a class="q7" href="https://www.linkedin.com/in/wei-zhang-7c3d9e/edit/forms/recommendation/'
+    'write/?profileFormEntryPoint=PROFILE_SECTION&profileUrn=urn%3Ali%3Afsd_profile%3AACoAAB">'
+    "Recommend</a>"
+)
+EDIT_INTRO = '<p class="q6">Director of Analytics at Tailspin Toys</p>'
 
 
 class Shows(NamedTuple):
@@ -160,6 +167,13 @@ SHOWS = (
         "linkedin-profile-shadow-hashed",
         "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
         WEI,
+    ),
+    Shows(
+        "linkedin-connection-i-can-recommend",
+        "linkedin-profile-shadow-hashed",
+        "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
+        WEI,
+        edits=((EDIT_INTRO, EDIT_INTRO + RECOMMEND_WEI),),
     ),
     Shows(
         "linkedin-public-country-host",
@@ -713,7 +727,6 @@ def test_no_overlay_for_a_sender_without_an_address_a_robot_or_a_list(
 
 # LinkedIn profiles with nobody to show: my own (it links to forms that edit it, also from the
 # newer page's shadow root and from a section page), and one that is not there.
-EDIT_INTRO = '<p class="q6">Director of Analytics at Tailspin Toys</p>'
 NOT_MINE_OR_MISSING = (
     ("linkedin-my-own-profile", "linkedin-profile-own", MY_PROFILE, {}),
     (

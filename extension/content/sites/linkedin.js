@@ -206,12 +206,12 @@ ST.adapter = (() => {
     return { status: "ready", person: { site: "linkedin", name, identities: identitiesOf(slug, blob), headline } };
   }
 
-  // Nobody to show: a profile that is not there, or my own (it links to forms that edit it:
-  // /in/<me>/edit/..., /in/<me>/add-edit/...).
+  // Nobody: a profile not there, or mine (it links to forms editing it: /in/<me>/edit/..., add-edit/;
+  // not /in/<them>/edit/forms/recommendation/, on a connection's).
   function nobody(identities) {
     if (UNAVAILABLE.test(ST.clean((document.querySelector("main h1") || document.querySelector("h1"))?.textContent))) return true;
     const roots = [document, ...[...document.querySelectorAll(SHADOW_HOSTS)].map((h) => h.shadowRoot || document)];
-    return roots.some((root) => [...root.querySelectorAll('a[href*="edit/"]')].some((a) => identities.some((i) => i.value === route(a.href)?.slug)));
+    return roots.some((root) => [...root.querySelectorAll('a[href*="edit/"]:not([href*="/recommendation/"])')].some((a) => identities.some((i) => i.value === route(a.href)?.slug)));
   }
 
   return {
