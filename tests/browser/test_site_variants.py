@@ -303,6 +303,19 @@ SHOWS = (
         ),
     ),
     Shows(
+        "gmail-a-name-with-via-in-it",
+        "gmail-thread",
+        GMAIL_URL,
+        {"name": "Ana Via Lopez", "email": "ana.via@contoso.example"},
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=(
+            (
+                '<span class="gD" email="Priya.Shah@contoso.example" name="Priya Shah"',
+                '<span class="gD" email="ana.via@contoso.example" name="Ana Via Lopez"',
+            ),
+        ),
+    ),
+    Shows(
         "gmail-popped-out-view-btop",
         "gmail-thread",
         POPPED_OUT,
@@ -692,6 +705,12 @@ NOBODY_TO_KEEP = (
         "gmail-thread",
         GMAIL_URL,
         {PRIYA_FROM: gmail_sender("Mail Delivery Subsystem", "mailer-daemon@googlemail.com")},
+    ),
+    (
+        "gmail-groups-io-subgroup",
+        "gmail-thread",
+        GMAIL_URL,
+        {PRIYA_FROM: gmail_sender("Priya Shah", "main@lisbon-friends.groups.io")},
     ),
     (
         "gmail-notifications",
