@@ -37,7 +37,9 @@ def connect():
         if missing:  # not an attempt: counts nothing against the limit
             return _page(error=f"Enter your {' and '.join(missing)}.", status=422)
         auth.check_pair_rate_limit()
-        user = db.session.scalar(select(User).where(User.username == username))
+        # No username holds a NUL (PostgreSQL cannot even compare one): it matches nobody.
+        named = select(User).where(User.username == username)
+        user = None if "\x00" in username else db.session.scalar(named)
         if user and user.password_hash and check_password_hash(user.password_hash, password):
             code = auth.create_pairing_code(user)
         else:

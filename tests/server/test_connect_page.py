@@ -146,3 +146,16 @@ def test_the_servers_address_leads_to_the_connect_page(client):
     assert "data-pairing-code" in body  # this machine, a personal server: one click from here
     assert '<a href="/api/docs">HTTP API</a>' in body
     assert client.get("/api/docs").status_code == 200
+
+
+def test_a_username_with_a_nul_character_is_a_failed_sign_in_on_every_database(
+    app, client, table_counts
+):
+    """No user can be named with a NUL (PostgreSQL cannot even compare one): it does not match."""
+    add_user(app)
+    before = table_counts()
+    body = page_of(sign_in(client, username="ann\x00ee"), 200)
+    assert alert(body) == "That username and password did not match."
+    after = table_counts()
+    assert after.pop("pair_attempts") == before.pop("pair_attempts") + 1  # an attempt, counted
+    assert after == before
