@@ -159,3 +159,12 @@ def test_a_username_with_a_nul_character_is_a_failed_sign_in_on_every_database(
     after = table_counts()
     assert after.pop("pair_attempts") == before.pop("pair_attempts") + 1  # an attempt, counted
     assert after == before
+
+
+def test_the_page_says_how_long_its_code_lives(app, client):
+    app.config["STRONGTIES_PAIR_CODE_MINUTES"] = 30
+    body = client.get("/connect").get_data(as_text=True)
+    assert "data-pairing-code" in body  # this machine, a personal server
+    assert "(valid for 30 minutes)" in body
+    app.config["STRONGTIES_PAIR_CODE_MINUTES"] = 1
+    assert "(valid for 1 minute)" in client.get("/connect").get_data(as_text=True)
