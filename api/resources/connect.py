@@ -57,14 +57,17 @@ def connect():
 # The page is for people: its failures are told in the page, with what was typed kept (but the
 # password), rather than as the API's JSON.
 @blp.errorhandler(TooManyRequests)
-def _too_many_attempts(_exc):
+def _too_many_attempts(exc):
     db.session.rollback()
     minutes = current_app.config["STRONGTIES_PAIR_CODE_MINUTES"]
     error = (
         "Too many failed sign-in attempts from this address. "
         f"Wait a few minutes (at most {minutes}), then try again."
     )
-    return _page(error=error, status=429)
+    response = _page(error=error, status=429)
+    # When to try again, as the API's 429 says it (the oldest failure counted leaves the window).
+    response.headers.update((getattr(exc, "data", None) or {}).get("headers") or {})
+    return response
 
 
 @blp.errorhandler(OperationalError)

@@ -81,7 +81,9 @@ def test_too_many_attempts_is_told_in_the_page_with_the_username_kept(app, clien
         body = page_of(sign_in(client, password="wrong"), 200)
         assert alert(body) == "That username and password did not match."
         assert typed_username(body) == USERNAME
-    body = page_of(sign_in(client), 429)  # even the right password, now
+    refused = sign_in(client)  # even the right password, now
+    body = page_of(refused, 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 600  # when the oldest failure expires
     assert alert(body).startswith("Too many failed sign-in attempts from this address.")
     assert "at most 10" in alert(body)
     assert typed_username(body) == USERNAME
