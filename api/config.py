@@ -11,6 +11,8 @@ from sqlalchemy.exc import ArgumentError
 
 DEFAULT_PORT = 5151
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+MINUTES_PER_YEAR = 365 * 24 * 60
+HOURS_PER_CENTURY = 100 * 365 * 24
 
 
 class ConfigError(ValueError):
@@ -52,7 +54,7 @@ def _list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def _number(name: str, default, minimum, kind=int):
+def _number(name: str, default, minimum, kind=int, maximum=None):
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -63,6 +65,8 @@ def _number(name: str, default, minimum, kind=int):
         raise ConfigError(f"{name} must be {what}, not {raw!r}") from None
     if not math.isfinite(value) or value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {raw!r}")
     return value
 
 
@@ -83,10 +87,14 @@ def from_environment() -> dict:
         "STRONGTIES_ALLOWED_HOSTS": _list("STRONGTIES_ALLOWED_HOSTS"),
         # Web origins allowed to call the API besides browser extensions.
         "STRONGTIES_CORS_ORIGINS": _list("STRONGTIES_CORS_ORIGINS"),
-        "STRONGTIES_PAIR_CODE_MINUTES": _number("STRONGTIES_PAIR_CODE_MINUTES", 10, 1),
+        # A code lives at most a year and scores are refreshed at least once a century: much
+        # longer lifetimes are past the dates Python can hold (every pairing or lookup fails).
+        "STRONGTIES_PAIR_CODE_MINUTES": _number(
+            "STRONGTIES_PAIR_CODE_MINUTES", 10, 1, maximum=MINUTES_PER_YEAR
+        ),
         "STRONGTIES_PAIR_MAX_FAILURES": _number("STRONGTIES_PAIR_MAX_FAILURES", 10, 1),
         "STRONGTIES_SCORE_REFRESH_HOURS": _number(
-            "STRONGTIES_SCORE_REFRESH_HOURS", 24.0, 0, kind=float
+            "STRONGTIES_SCORE_REFRESH_HOURS", 24.0, 0, kind=float, maximum=HOURS_PER_CENTURY
         ),
         # SQLite: FULL syncs every commit to disk before it returns (nothing acknowledged is
         # lost, even on a power cut); NORMAL survives a crashed process but not a power cut.

@@ -37,7 +37,9 @@ def connect():
         if missing:  # not an attempt: counts nothing against the limit
             return _page(error=f"Enter your {' and '.join(missing)}.", status=422)
         auth.check_pair_rate_limit()
-        user = db.session.scalar(select(User).where(User.username == username))
+        # No username holds a NUL (PostgreSQL cannot even compare one): it matches nobody.
+        named = select(User).where(User.username == username)
+        user = None if "\x00" in username else db.session.scalar(named)
         if user and user.password_hash and check_password_hash(user.password_hash, password):
             code = auth.create_pairing_code(user)
         else:
@@ -55,14 +57,17 @@ def connect():
 # The page is for people: its failures are told in the page, with what was typed kept (but the
 # password), rather than as the API's JSON.
 @blp.errorhandler(TooManyRequests)
-def _too_many_attempts(_exc):
+def _too_many_attempts(exc):
     db.session.rollback()
     minutes = current_app.config["STRONGTIES_PAIR_CODE_MINUTES"]
     error = (
         "Too many failed sign-in attempts from this address. "
         f"Wait a few minutes (at most {minutes}), then try again."
     )
-    return _page(error=error, status=429)
+    response = _page(error=error, status=429)
+    # When to try again, as the API's 429 says it (the oldest failure counted leaves the window).
+    response.headers.update((getattr(exc, "data", None) or {}).get("headers") or {})
+    return response
 
 
 @blp.errorhandler(OperationalError)
@@ -81,6 +86,7 @@ def _typed_username() -> str:
 
 def _page(code: str | None = None, error: str | None = None, status: int = 200):
     signing_in = request.method == "POST"
+    minutes = current_app.config["STRONGTIES_PAIR_CODE_MINUTES"]
     response = make_response(
         render_template(
             "connect.html",
@@ -90,6 +96,7 @@ def _page(code: str | None = None, error: str | None = None, status: int = 200):
             retry=bool(error) and not signing_in,
             username=_typed_username() if signing_in else "",
             server=request.host_url,
+            lifetime="1 minute" if minutes == 1 else f"{minutes} minutes",
         ),
         status,
     )

@@ -81,7 +81,9 @@ def test_too_many_attempts_is_told_in_the_page_with_the_username_kept(app, clien
         body = page_of(sign_in(client, password="wrong"), 200)
         assert alert(body) == "That username and password did not match."
         assert typed_username(body) == USERNAME
-    body = page_of(sign_in(client), 429)  # even the right password, now
+    refused = sign_in(client)  # even the right password, now
+    body = page_of(refused, 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 600  # when the oldest failure expires
     assert alert(body).startswith("Too many failed sign-in attempts from this address.")
     assert "at most 10" in alert(body)
     assert typed_username(body) == USERNAME
@@ -146,3 +148,25 @@ def test_the_servers_address_leads_to_the_connect_page(client):
     assert "data-pairing-code" in body  # this machine, a personal server: one click from here
     assert '<a href="/api/docs">HTTP API</a>' in body
     assert client.get("/api/docs").status_code == 200
+
+
+def test_a_username_with_a_nul_character_is_a_failed_sign_in_on_every_database(
+    app, client, table_counts
+):
+    """No user can be named with a NUL (PostgreSQL cannot even compare one): it does not match."""
+    add_user(app)
+    before = table_counts()
+    body = page_of(sign_in(client, username="ann\x00ee"), 200)
+    assert alert(body) == "That username and password did not match."
+    after = table_counts()
+    assert after.pop("pair_attempts") == before.pop("pair_attempts") + 1  # an attempt, counted
+    assert after == before
+
+
+def test_the_page_says_how_long_its_code_lives(app, client):
+    app.config["STRONGTIES_PAIR_CODE_MINUTES"] = 30
+    body = client.get("/connect").get_data(as_text=True)
+    assert "data-pairing-code" in body  # this machine, a personal server
+    assert "(valid for 30 minutes)" in body
+    app.config["STRONGTIES_PAIR_CODE_MINUTES"] = 1
+    assert "(valid for 1 minute)" in client.get("/connect").get_data(as_text=True)
