@@ -57,6 +57,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if url.get_backend_name() != "sqlite":
         # A database server may restart or drop idle connections; a file cannot.
         engine_options.setdefault("pool_pre_ping", True)
+        # A request may hold its read connection while it takes another for the ORM session:
+        # a pool smaller than two per thread can leave every thread waiting for a second one.
+        threads = app.config.get("STRONGTIES_THREADS") or 1
+        engine_options.setdefault("max_overflow", max(10, 2 * threads - 5))
     elif database.is_file(url):
         # Each thread keeps a read connection and may take a write connection beside it; a file
         # has no limit on connections, so no request ever waits for one.

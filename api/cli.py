@@ -17,15 +17,16 @@ from .models import User, db
 _app = None
 
 
-def app():
+def app(threads: int | None = None):
     """The application, created once per command with the schema brought up to date; a
-    setting or a database it cannot use is one line on stderr (exit 1), not a traceback."""
+    setting or a database it cannot use is one line on stderr (exit 1), not a traceback.
+    `threads`: how many requests the server runs at once (its connection pool fits them)."""
     global _app
     if _app is None:
         from . import create_app
 
         try:
-            application = create_app()
+            application = create_app({"STRONGTIES_THREADS": threads} if threads else None)
             url = application.config["SQLALCHEMY_DATABASE_URI"]
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
@@ -100,7 +101,7 @@ def serve(host, port, threads):
 
     from waitress import create_server
 
-    application = app()
+    application = app(threads)
     logging.basicConfig()  # waitress's warnings (a full request queue, say) reach stderr
     try:  # listen first: the banner promises a server that is there
         server = create_server(

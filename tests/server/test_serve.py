@@ -7,7 +7,9 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -131,8 +133,9 @@ def test_serve_takes_a_burst_of_logs_on_all_its_threads(tmp_path):
         server.close()
 
 
-@pytest.mark.postgres
-def test_serve_keeps_the_ledger_across_restarts_on_postgresql(request, tmp_path):
+@contextmanager
+def scratch_postgres_database(request) -> Iterator[str]:
+    """The URL of a new, empty database on the test PostgreSQL, dropped afterwards."""
     # The shared fixture skips (or fails, in CI) when PostgreSQL is unreachable.
     server_url = request.getfixturevalue("postgres_database")
     name = f"strongties_serve_{uuid.uuid4().hex[:10]}"
@@ -140,12 +143,40 @@ def test_serve_keeps_the_ledger_across_restarts_on_postgresql(request, tmp_path)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        round_trip(url, tmp_path)
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.mark.postgres
+def test_serve_keeps_the_ledger_across_restarts_on_postgresql(request, tmp_path):
+    with scratch_postgres_database(request) as url:
+        round_trip(url, tmp_path)
+
+
+@pytest.mark.postgres
+def test_serve_on_postgresql_has_connections_for_all_its_threads(request, tmp_path):
+    """A request may hold its read connection while the ORM session takes another: with more
+    threads than the default pool fits, all busy at once, none may wait out the pool's timeout
+    (a 503 after 30 seconds)."""
+    with scratch_postgres_database(request) as url:
+        command = [*STRONGTIES, "serve", "--port", "{port}", "--threads", "24"]
+        server = ServerProcess(cli_env(url), tmp_path / "log", command=command)
+        try:
+            server.start()
+            token = run_cli(server.env, "token", "create", "Laptop").strip().splitlines()[-1]
+
+            def read_feed(_n: int) -> int:
+                r = server.request("GET", "/api/v1/changes?since=0", token, timeout=60)
+                return r.status_code
+
+            with ThreadPoolExecutor(72) as pool:
+                statuses = list(pool.map(read_feed, range(288)))
+            assert statuses == [200] * 288, sorted(set(statuses))
+        finally:
+            server.close()
 
 
 def source_checkout(dest: Path) -> Path:
