@@ -101,6 +101,9 @@ def from_environment() -> dict:
         "STRONGTIES_SQLITE_SYNCHRONOUS": _choice(
             "STRONGTIES_SQLITE_SYNCHRONOUS", "FULL", SYNCHRONOUS_MODES
         ),
+        # Requests one process serves at once (gunicorn's --threads; `serve` sets its own):
+        # a PostgreSQL connection pool is sized to fit them.
+        "STRONGTIES_THREADS": _number("STRONGTIES_THREADS", 1, 1, maximum=1024),
         # Behind a load balancer, how many proxy hops to trust for the client address.
         "STRONGTIES_TRUSTED_PROXIES": _number("STRONGTIES_TRUSTED_PROXIES", 0, 0),
     }

@@ -156,14 +156,27 @@ def test_serve_keeps_the_ledger_across_restarts_on_postgresql(request, tmp_path)
         round_trip(url, tmp_path)
 
 
+GUNICORN_THREADS = [str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "--threads", "24"]
+GUNICORN_THREADS += ["-b", "127.0.0.1:{port}", "--no-control-socket", "api:create_app()"]
+
+
 @pytest.mark.postgres
-def test_serve_on_postgresql_has_connections_for_all_its_threads(request, tmp_path):
+@pytest.mark.parametrize(
+    ("command", "settings"),
+    [
+        pytest.param([*STRONGTIES, "serve", "--port", "{port}", "--threads", "24"], {}, id="serve"),
+        pytest.param(GUNICORN_THREADS, {"STRONGTIES_THREADS": "24"}, id="gunicorn"),
+    ],
+)
+def test_a_server_on_postgresql_has_connections_for_all_its_threads(
+    request, tmp_path, command, settings
+):
     """A request may hold its read connection while the ORM session takes another: with more
     threads than the default pool fits, all busy at once, none may wait out the pool's timeout
     (a 503 after 30 seconds)."""
     with scratch_postgres_database(request) as url:
-        command = [*STRONGTIES, "serve", "--port", "{port}", "--threads", "24"]
-        server = ServerProcess(cli_env(url), tmp_path / "log", command=command)
+        env = cli_env(url, **settings)
+        server = ServerProcess(env, tmp_path / "log", command=command, cwd=REPO)
         try:
             server.start()
             token = run_cli(server.env, "token", "create", "Laptop").strip().splitlines()[-1]
