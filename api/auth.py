@@ -57,6 +57,12 @@ def create_device(user: User, name: str) -> tuple[Device, str]:
     return device, token
 
 
+def code_lifetime() -> str:
+    """How long a pairing code lives, as the CLI and the /connect page tell it."""
+    minutes = current_app.config["STRONGTIES_PAIR_CODE_MINUTES"]
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
 def create_pairing_code(user: User) -> str:
     code = new_pairing_code()
     minutes = current_app.config.get("STRONGTIES_PAIR_CODE_MINUTES", 10)

@@ -165,12 +165,10 @@ def token_create(name, username):
 def pair(username):
     """Print a one-time pairing code as the last word (valid STRONGTIES_PAIR_CODE_MINUTES,
     default 10)."""
-    application = app()
-    with application.app_context():
+    with app().app_context():
         code = auth.create_pairing_code(_user(username))
         db.session.commit()
-        minutes = application.config["STRONGTIES_PAIR_CODE_MINUTES"]
-        lifetime = "1 minute" if minutes == 1 else f"{minutes} minutes"
+        lifetime = auth.code_lifetime()
         click.echo(f"Enter this code in the extension's options within {lifetime}: {code}")
 
 

@@ -86,7 +86,6 @@ def _typed_username() -> str:
 
 def _page(code: str | None = None, error: str | None = None, status: int = 200):
     signing_in = request.method == "POST"
-    minutes = current_app.config["STRONGTIES_PAIR_CODE_MINUTES"]
     response = make_response(
         render_template(
             "connect.html",
@@ -96,7 +95,7 @@ def _page(code: str | None = None, error: str | None = None, status: int = 200):
             retry=bool(error) and not signing_in,
             username=_typed_username() if signing_in else "",
             server=request.host_url,
-            lifetime="1 minute" if minutes == 1 else f"{minutes} minutes",
+            lifetime=auth.code_lifetime(),
         ),
         status,
     )

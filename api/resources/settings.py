@@ -31,7 +31,7 @@ class Settings(MethodView):
         merged = dict(user.settings or {})
         for key, value in data.items():
             merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
-        _refuse_meaningless(scoring.ModelSettings.from_overrides(merged))
+        _refuse_meaningless(ledger.model_settings(replace(user, settings=merged)))
         return _put_in_force(user, merged)
 
     @blp.response(200, SettingsOutSchema)
@@ -44,10 +44,11 @@ def _put_in_force(user, overrides: dict) -> dict:
     """Store the user's overrides; when that changes the settings in force, rebuild every
     score (which tells browsers in the changes feed). The caller holds the user lock."""
     users = User.__table__
-    changed = scoring.ModelSettings.from_overrides(overrides) != ledger.model_settings(user)
+    wanted = replace(user, settings=overrides)
+    changed = ledger.model_settings(wanted) != ledger.model_settings(user)
     if overrides != (user.settings or {}):
         db.session.execute(update(users).where(users.c.id == user.id).values(settings=overrides))
-        user = replace(user, settings=overrides)
+        user = wanted
     if changed:  # the same settings in force: nothing to rescore, nothing in the feed
         ledger.rebuild_user(user)
     db.session.commit()
