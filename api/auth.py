@@ -157,7 +157,7 @@ _DEVICE_AND_USER = (
     .join_from(_devices, _users, _users.c.id == _devices.c.user_id)
     .where(_devices.c.token_hash == bindparam("token_hash"))
 )
-_DEVICE_AND_USER_ON_DRIVER = database.DriverSelect(_DEVICE_AND_USER)
+_DEVICE_AND_USER_ON_DRIVER = database.DriverStatement(_DEVICE_AND_USER)
 
 
 def account_of(row) -> Account:

@@ -15,6 +15,7 @@ import threading
 import time
 import weakref
 from collections import namedtuple
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Executable
 
 from .config import SYNCHRONOUS_MODES
 
@@ -214,10 +215,28 @@ def connection(db: SQLAlchemy) -> Connection:
     session = db.session
     if session.registry.has() and session().in_transaction():
         return session.connection()
+    writes = g.get("_writes")
+    if writes is not None:
+        return writes
     reads = g.get("_reads")
     if reads is None:  # the engine itself: asking the session for it would make a session
         reads = g._reads = _read_connection(db.engine)
     return reads
+
+
+@contextmanager
+def writing(db: SQLAlchemy) -> Iterator[Connection]:
+    """A write transaction on a connection of its own, without the ORM session, whose
+    bookkeeping costs a one-click log about as much as its statements do: `connection()` is
+    this one until the block ends. The caller commits; whatever it has not committed when the
+    block ends (an error, or nothing to write after all) is rolled back."""
+    with db.engine.connect() as conn:
+        g._writes = conn
+        try:
+            conn.begin()
+            yield conn
+        finally:
+            g.pop("_writes", None)
 
 
 def _read_connection(engine: Engine) -> Connection:
@@ -309,9 +328,9 @@ def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-class DriverSelect:
-    """A SELECT that every lookup or log runs (the token check, a contact's view, ...), run on
-    the driver's cursor.
+class DriverStatement:
+    """A statement that every lookup or log runs (the token check, a contact's view, a log's
+    writes), run on the driver's cursor.
 
     SQLAlchemy's execution of a statement it has compiled already (its execution context, the
     result and its rows) costs more than the driver's own execution of the SQL: on a lookup,
@@ -320,18 +339,36 @@ class DriverSelect:
     (chosen from the driver's column types, as SQLAlchemy does), its transaction (begun on the
     connection as an execution would) and its exceptions (a locked or unreachable database is
     still an OperationalError, answered with 503). Rows are named tuples. Plain parameters
-    only (no expanding IN lists). While cursor events are listened to (tests that count
+    only (no expanding IN lists), and an INSERT or UPDATE names every value it writes (no
+    column defaults computed in Python). While cursor events are listened to (tests that count
     statements, the benchmark's recording), it runs through `Connection.execute` for them.
     """
 
-    def __init__(self, statement: Select):
+    def __init__(self, statement: Executable):
         self.statement = statement
-        self.row = namedtuple("Row", statement.selected_columns.keys())
+        self.row = namedtuple("Row", statement.exported_columns.keys())
         self._plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per dialect
 
     def all(self, conn: Connection, params: dict) -> list:
+        """The rows it returns (a SELECT, or a write with RETURNING)."""
+        return self._run(conn, params, many=False)
+
+    def first(self, conn: Connection, params: dict):
+        rows = self.all(conn, params)
+        return rows[0] if rows else None
+
+    def execute(self, conn: Connection, params: dict) -> None:
+        """A write that returns no rows."""
+        self._run(conn, params, many=False)
+
+    def execute_many(self, conn: Connection, params: list[dict]) -> None:
+        """A write, once per set of parameters (the driver's executemany)."""
+        self._run(conn, params, many=True)
+
+    def _run(self, conn: Connection, params, many: bool) -> list:
         if conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute:
-            return [self.row._make(row) for row in conn.execute(self.statement, params)]
+            result = conn.execute(self.statement, params)
+            return [self.row._make(row) for row in result] if result.returns_rows else []
         dialect = conn.dialect
         plan = self._plans.get(dialect)
         if plan is None:
@@ -341,7 +378,12 @@ class DriverSelect:
         dbapi_connection = conn.connection.dbapi_connection
         cursor = dbapi_connection.cursor()
         try:
+            if many:
+                cursor.executemany(plan.sql, [plan.parameters(p) for p in params])
+                return []
             cursor.execute(plan.sql, plan.parameters(params))
+            if cursor.description is None:
+                return []
             convert = plan.converter(cursor.description)
             return [self.row._make(convert(row)) for row in cursor.fetchall()]
         except dialect.loaded_dbapi.Error as exc:
@@ -354,18 +396,16 @@ class DriverSelect:
         finally:
             cursor.close()
 
-    def first(self, conn: Connection, params: dict):
-        rows = self.all(conn, params)
-        return rows[0] if rows else None
-
 
 class _Plan:
     """A statement as one dialect runs it."""
 
-    def __init__(self, statement: Select, dialect):
+    def __init__(self, statement: Executable, dialect):
         compiled = statement.compile(dialect=dialect)
         if any(bind.expanding for bind in compiled.binds.values()):
-            raise ValueError("DriverSelect takes plain parameters, not expanding ones")
+            raise ValueError("DriverStatement takes plain parameters, not expanding ones")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError("DriverStatement writes the values it is given, not defaults")
         self.sql = compiled.string
         self._dialect, self._compiled = dialect, compiled
         self._order = compiled.positiontup if compiled.positional else None
@@ -374,7 +414,7 @@ class _Plan:
             for name, bind in compiled.binds.items()
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
         ]
-        self._types = [column.type.dialect_impl(dialect) for column in statement.selected_columns]
+        self._types = [column.type.dialect_impl(dialect) for column in statement.exported_columns]
         self._result_processors: list | None = None  # known at the first execution
 
     def parameters(self, params: dict):

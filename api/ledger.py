@@ -58,6 +58,7 @@ def _settings_from(overrides: bytes) -> scoring.ModelSettings:
 _REREAD_USER = select(*auth.ACCOUNT_COLUMNS).where(_users.c.id == bindparam("user_id"))
 _REREAD_AND_LOCK_USER = _REREAD_USER.with_for_update()
 _REREAD_UNLESS_LOCKED = _REREAD_USER.with_for_update(skip_locked=True)
+_LOCK_USER = database.DriverStatement(_REREAD_AND_LOCK_USER)
 
 
 def lock_user(user: Owner) -> Account:
@@ -355,7 +356,7 @@ def _scores_stale(stamp: datetime | None) -> bool:
 _contacts, _stats = Contact.__table__, ContactStats.__table__
 _identities, _interactions = Identity.__table__, Interaction.__table__
 _changes = Change.__table__
-_RANK = database.DriverSelect(  # a log's rank when the worker's ordered copy is behind
+_RANK = database.DriverStatement(  # a log's rank when the worker's ordered copy is behind
     select(func.count().label("above"))
     .select_from(_stats)
     .where(
@@ -381,7 +382,7 @@ _earlier = (
     .subquery("earlier")
 )
 _recent = _interactions.alias("recent")
-_WINDOW = database.DriverSelect(
+_WINDOW = database.DriverStatement(
     select(_earlier.c.earlier_last, *(_recent.c[c.key] for c in _EVENT_COLUMNS[1:])).select_from(
         _earlier.outerjoin(
             _recent,
@@ -447,8 +448,8 @@ _CONTACT_BY_ID = _contact_view(
     _contacts.c.deleted_at.is_(None),
 )
 # Run on the driver: SQLAlchemy's execution would cost more than the statements (database.py).
-_LOOKUP_ON_DRIVER = database.DriverSelect(_LOOKUP)
-_CONTACT_BY_ID_ON_DRIVER = database.DriverSelect(_CONTACT_BY_ID)
+_LOOKUP_ON_DRIVER = database.DriverStatement(_LOOKUP)
+_CONTACT_BY_ID_ON_DRIVER = database.DriverStatement(_CONTACT_BY_ID)
 
 
 def rank_of(user_id: int, value: float, contact_id: int | None = None) -> int:
@@ -1121,7 +1122,7 @@ def _new_interaction(
 # What the extension sends most: a new interaction with someone already in the ledger. It runs
 # as a few plain statements while the write lock is held, and its answer is computed once, for
 # the changes feed and for the reply alike.
-_SAME_REF = (
+_SAME_REF = database.DriverStatement(
     select(_interactions.c.id)
     .where(
         _interactions.c.user_id == bindparam("user_id"),
@@ -1132,15 +1133,20 @@ _SAME_REF = (
     .limit(1)
 )
 _STATS_COLUMNS = [*_AGGREGATE_FIELDS, "score", "last_interaction_id"]
-_STORE_STATS = (
+_STORE_STATS = database.DriverStatement(
     update(_stats)
     .where(_stats.c.contact_id == bindparam("contact"))
     .values({name: bindparam(f"new_{name}") for name in _STATS_COLUMNS})
 )
-_TOUCH_CONTACT = (
+_TOUCH_CONTACT = database.DriverStatement(
     update(_contacts)
     .where(_contacts.c.id == bindparam("contact"))
     .values(updated_at=bindparam("at"))
+)
+_INSERT_CHANGES = database.DriverStatement(
+    insert(_changes)
+    .values({name: bindparam(name) for name in _changes.c.keys() if name != "seq"})
+    .inline()  # no RETURNING of each new seq: nothing reads it
 )
 
 
@@ -1151,11 +1157,21 @@ def log_interaction(
 
     Returns None, having written nothing, for every other case (a replay, an id taken, a
     contact or identity to create, an external_ref logged before, a contact not found), which
-    `record_interaction` then decides as it always does.
+    `record_interaction` then decides as it always does. Commits what it writes, on a
+    connection of its own (`database.writing`): the ORM session is not used.
     """
-    conn = db.session.connection()
-    if conn.dialect.name != "sqlite":
-        lock_user(user)  # SQLite: the transaction holds the database's write lock already
+    with database.writing(db) as conn:
+        answer = _log_common_case(conn, user, device, interaction_id, data)
+        if answer is not None:
+            conn.commit()
+        return answer
+
+
+def _log_common_case(
+    conn, user: Account, device: auth.Caller | None, interaction_id: uuid.UUID, data: dict
+) -> dict | None:
+    if conn.dialect.name != "sqlite":  # SQLite: the transaction holds the write lock already
+        _LOCK_USER.first(conn, {"user_id": user.id})
     rows = _existing_contact(conn, user, data)
     if not rows or rows[0].stats_contact_id is None:
         return None
@@ -1165,12 +1181,12 @@ def log_interaction(
     ref = data.get("external_ref")
     if ref:
         params = {"user_id": user.id, "contact_id": contact.id, "ref": ref}
-        if conn.execute(_SAME_REF, params).first() is not None:
+        if _SAME_REF.first(conn, params) is not None:
             return None
     # The stored scores just before this write, if this process holds them: its rank, below.
     order = _order_if_current(user, contact.ledger_version, contact.owner_refreshed_at)
     values = _new_interaction(user, device, interaction_id, contact.id, data)
-    if conn.execute(_INSERT_NEW[conn.dialect.name], values).first() is None:
+    if _INSERT_NEW[conn.dialect.name].first(conn, values) is None:
         return None  # the id is taken: a replay, or someone else's
     row = SimpleNamespace(**values)
 
@@ -1184,8 +1200,8 @@ def log_interaction(
         last_interaction_id=row.id if later else contact.last_interaction_id,
     )
     new = {f"new_{name}": getattr(stats, name) for name in _STATS_COLUMNS}
-    conn.execute(_STORE_STATS, {"contact": contact.id, **new})
-    conn.execute(_TOUCH_CONTACT, {"contact": contact.id, "at": row.created_at})
+    _STORE_STATS.execute(conn, {"contact": contact.id, **new})
+    _TOUCH_CONTACT.execute(conn, {"contact": contact.id, "at": row.created_at})
     rank = None  # counted by _tie
     if order is not None:
         with _orders_lock:
@@ -1208,15 +1224,17 @@ def log_interaction(
         _change(user, "interaction", row.id, "upsert", _jsonable(answer["interaction"])),
         _change(user, "contact", contact.id, "upsert", _jsonable(snapshot)),
     ]
-    conn.execute(insert(_changes), changes)
+    _INSERT_CHANGES.execute_many(conn, changes)
     return answer
 
 
 # INSERTs of an interaction that insert (and return) nothing if its id is taken, per dialect.
 _INSERT_NEW = {
-    name: dialect_insert(_interactions)
-    .on_conflict_do_nothing(index_elements=["id"])
-    .returning(_interactions.c.id)
+    name: database.DriverStatement(
+        dialect_insert(_interactions)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(_interactions.c.id)
+    )
     for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
 }
 

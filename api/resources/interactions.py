@@ -34,7 +34,6 @@ def log(interaction_id: uuid.UUID, data: dict):
     of its id, or its `external_ref` logged before for the contact)."""
     answer = ledger.log_interaction(g.user, g.device, interaction_id, data)
     if answer is not None:
-        db.session.commit()
         return json_answer(answer, 201)
     row, created = ledger.record_interaction(g.user, g.device, interaction_id, data)
     return json_answer(commit_and_answer(row), 201 if created else 200)
