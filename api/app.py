@@ -38,8 +38,17 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class SyncFlask(Flask):
+    """Flask for an app without coroutines: Flask asks `inspect` whether each view and hook is
+    one on every call, which costs a lookup about as much as its token check's statement.
+    (tests/server/test_sync_app.py checks that none is.)"""
+
+    def ensure_sync(self, func):
+        return func
+
+
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__)
+    app = SyncFlask(__name__)
     app.config.update(
         API_TITLE="Strong Ties",
         API_VERSION=__version__,

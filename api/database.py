@@ -25,7 +25,7 @@ from flask import g, has_app_context, has_request_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Executable
 
@@ -402,25 +402,43 @@ class _Plan:
 
     def __init__(self, statement: Executable, dialect):
         compiled = statement.compile(dialect=dialect)
-        if any(bind.expanding for bind in compiled.binds.values()):
+        if any(bind.expanding or bind.callable for bind in compiled.bind_names):
             raise ValueError("DriverStatement takes plain parameters, not expanding ones")
         if compiled.insert_prefetch or compiled.update_prefetch:
             raise ValueError("DriverStatement writes the values it is given, not defaults")
         self.sql = compiled.string
-        self._dialect, self._compiled = dialect, compiled
+        self._dialect = dialect
         self._order = compiled.positiontup if compiled.positional else None
-        self._bind_processors = [
-            (name, processor)
-            for name, bind in compiled.binds.items()
-            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+        escaped = compiled.escaped_bind_names or {}
+        # What `compiled.construct_params` does for plain parameters, and each type's
+        # conversion, worked out once: per bind, its name in the SQL, the keys it is given
+        # by, whether it must be given, its value otherwise, and its conversion.
+        self._binds = [
+            (
+                escaped.get(name, name),
+                bind.key,
+                name,
+                bind.required,
+                bind.value,
+                bind.type.dialect_impl(dialect).bind_processor(dialect),
+            )
+            for bind, name in compiled.bind_names.items()
         ]
         self._types = [column.type.dialect_impl(dialect) for column in statement.exported_columns]
         self._result_processors: list | None = None  # known at the first execution
 
     def parameters(self, params: dict):
-        values = self._compiled.construct_params(params)
-        for name, processor in self._bind_processors:
-            values[name] = processor(values[name])
+        values = {}
+        for sql_name, key, name, required, default, processor in self._binds:
+            if key in params:
+                value = params[key]
+            elif name in params:
+                value = params[name]
+            elif required:
+                raise InvalidRequestError(f"A value is required for bind parameter {key!r}")
+            else:
+                value = default
+            values[sql_name] = processor(value) if processor else value
         return values if self._order is None else [values[name] for name in self._order]
 
     def converter(self, description):
