@@ -15,25 +15,29 @@ REFUSED = (
 
 
 def name_of(host: str) -> str:
-    """The host name of `host:port`, lower case, without port or brackets: `[::1]:5151` ->
-    `::1`. A bare IPv6 address (`::1`) is its own name."""
+    """The host name of `host:port`, lower case, without port, brackets or the trailing dot of
+    a fully qualified name: `[::1]:5151` -> `::1`, `Example.com.:80` -> `example.com`. A bare
+    IPv6 address (`::1`) is its own name."""
     if host.count(":") > 1 and not host.startswith("["):
         return host.lower()
     try:
-        return urlsplit("//" + host).hostname or ""
+        name = urlsplit("//" + host).hostname or ""
     except ValueError:  # e.g. an unclosed bracket
         return ""
+    return name.removesuffix(".")
 
 
 def allowed(host: str, names: list[str]) -> bool:
     """Is `host` (a Host header as Werkzeug validated it, else empty) one of `names`? A name
-    starting with a dot also allows its subdomains, as in Werkzeug's list."""
+    starting with a dot also allows its subdomains, as in Werkzeug's list. A port written in
+    an entry is ignored: the name decides."""
     name = name_of(host)
     if not name:
         return False
     for entry in names:
         if entry.startswith("."):
-            if name.endswith(entry.lower()) or name == entry[1:].lower():
+            domain = name_of(entry[1:])
+            if domain and (name == domain or name.endswith("." + domain)):
                 return True
         elif name == name_of(entry):
             return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from api import create_app
+from api import create_app, hosts
 from api.models import db
 
 from .live import CODE, SECRET, seed_secret, token_for
@@ -104,3 +104,24 @@ def test_configured_host_names_replace_the_loopback_default(sqlite_url, configur
     assert local == (200 if "localhost" in configured else 400)
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("host", "names", "expected"),
+    [
+        # A fully qualified name (trailing dot) is the same host, in the header or the list.
+        ("localhost.:5151", ["localhost"], True),
+        ("ties.example.com", ["ties.example.com."], True),
+        ("ties.example.com.:443", [".example.com"], True),
+        ("evil.example.", ["localhost", "127.0.0.1"], False),
+        (".", ["localhost"], False),
+        # A subdomain entry with a port: the name decides, as for a plain entry.
+        ("a.ties.example.com:8000", [".example.com:8000"], True),
+        ("example.com", [".example.com:8000"], True),
+        ("notexample.com", [".example.com"], False),
+        ("example.com.evil.example", [".example.com"], False),
+        ("evil.example", [".", ":8000", "."], False),
+    ],
+)
+def test_host_names_match_as_names(host, names, expected):
+    assert hosts.allowed(host, names) is expected
