@@ -41,10 +41,10 @@ ST.adapter = (() => {
   function myAddresses(messages) {
     const titled = (document.title.split(" - ").slice(1, -1).at(-1) || "").trim();
     const label = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]')?.getAttribute("aria-label") || "";
-    const shown = /^[^\s@]+@[^\s@]+$/.test(titled) ? titled.toLowerCase() : ST.email(label);
+    const shown = /^[^\s@]+@[^\s@]+$/.test(titled) ? titled.toLowerCase() : ST.mail.email(label);
     if (shown && shown !== remembered) ST.send({ type: "gmailAccount", account, address: (remembered = shown) });
     const mine = new Set([shown || remembered]);
-    for (const m of messages) for (const chip of m.el.querySelectorAll('.hb span[email][name="me" i]')) mine.add(ST.email(chip.getAttribute("email")));
+    for (const m of messages) for (const chip of m.el.querySelectorAll('.hb span[email][name="me" i]')) mine.add(ST.mail.email(chip.getAttribute("email")));
     mine.delete(null);
     mine.delete(undefined);
     const myName = ST.clean((/:\s*([^:(]+?)\s*\(/.exec(label) || [])[1]).toLowerCase();
@@ -53,7 +53,7 @@ ST.adapter = (() => {
   }
 
   function person(el) {
-    const email = el && ST.email(el.getAttribute("email"));
+    const email = el && ST.mail.email(el.getAttribute("email"));
     if (!email) return null;
     const name = ST.clean(el.getAttribute("name") || el.textContent, 200);
     return { email, name: name && !name.includes("@") ? name : name || email };

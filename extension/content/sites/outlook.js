@@ -16,7 +16,7 @@ ST.adapter = (() => {
     '[role="main"]',
   ];
   const ADDRESSED = '[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]';
-  const EMAILS = new RegExp(ST.EMAIL_RE, "g");
+  const EMAILS = new RegExp(ST.mail.EMAIL_RE, "g");
   const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|per conto di|namens)\s/i;
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
   const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
@@ -33,7 +33,7 @@ ST.adapter = (() => {
     if (!raw) return null;
     const id = ST.decoded(raw) ?? raw;
     const box = ST.decoded(seg[1] || "") || "";
-    return { key: `item:${id}`, item: id, mailbox: ST.email(box) === box.toLowerCase() ? box.toLowerCase() : null };
+    return { key: `item:${id}`, item: id, mailbox: ST.mail.email(box) === box.toLowerCase() ? box.toLowerCase() : null };
   }
 
   function findPane() {
@@ -76,7 +76,7 @@ ST.adapter = (() => {
     const me = new Set([mailbox]);
     for (const sel of ME_SELECTORS) {
       const el = document.querySelector(sel);
-      me.add(el && (ST.email(el.textContent) || ST.email(el.getAttribute("aria-label"))));
+      me.add(el && (ST.mail.email(el.textContent) || ST.mail.email(el.getAttribute("aria-label"))));
     }
     me.delete(null);
     const known = new Set(me);
@@ -100,7 +100,7 @@ ST.adapter = (() => {
     for (;;) {
       const addressed = [...scope.querySelectorAll(ADDRESSED)];
       if (level > 0 && (addressed.some(after) || scope.querySelector(BODY))) break;
-      email = [scope, ...addressed].filter((el) => el.matches(ADDRESSED) && !after(el)).flatMap(emailsOf)[0] || ST.email((scope.textContent || "").slice(0, 400));
+      email = [scope, ...addressed].filter((el) => el.matches(ADDRESSED) && !after(el)).flatMap(emailsOf)[0] || ST.mail.email((scope.textContent || "").slice(0, 400));
       if (email || level >= 4 || scope === pane || !scope.parentElement || scope.parentElement === pane) break;
       scope = scope.parentElement;
       level++;
@@ -113,7 +113,7 @@ ST.adapter = (() => {
     if (behalf.length > 1) {
       text = behalf.at(-1);
       const his = [...line.querySelectorAll(ADDRESSED)].reverse().find((el) => ST.clean(el.textContent) && text.includes(ST.clean(el.textContent)));
-      email = level ? null : ST.email(text) || (his && emailsOf(his)[0]);
+      email = level ? null : ST.mail.email(text) || (his && emailsOf(his)[0]);
     }
     if (!email) return null;
     const name = ST.dedupe(text.replace(/<[^>]*>|\S+@\S+/g, " "))
