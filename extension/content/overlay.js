@@ -110,7 +110,7 @@ textarea{resize:vertical;min-height:44px}
       menuBtn: h("button", { "data-action": "log-menu", "aria-haspopup": "true", "aria-expanded": "false", "aria-label": "Log with details", title: "Log with details", text: "⋯" }),
       undo: h("button", { "data-action": "undo", hidden: true, text: "Undo" }),
       done: h("span", { class: "done", role: "status" }),
-      options: h("button", { class: "primary", "data-action": "open-options", hidden: true, text: "Connect to your server" }),
+      options: h("button", { class: "primary", "data-action": "open-options", hidden: true }),
       retry: h("button", { "data-action": "retry", hidden: true, text: "Retry" }),
       next: h("button", { "data-action": "next-person", hidden: true }),
     };
@@ -232,7 +232,8 @@ textarea{resize:vertical;min-height:44px}
     return `${n} ${word}${n === 1 ? "" : "s"}`;
   }
 
-  // view: {state, person, contact, tie, pending, stale, optimistic, message, kind, collapsed, others}
+  // view: {state, person, contact, tie, pending, stale, optimistic, message, kind, collapsed, others,
+  // revoked (unconfigured because the server revoked this browser's token)}
   function render(v) {
     attach();
     view = v;
@@ -277,7 +278,9 @@ textarea{resize:vertical;min-height:44px}
     const messages = {
       loading: "Looking up…",
       unknown: "Not in your ledger yet. Log an interaction to add them.",
-      unconfigured: "Connect this browser to your Strong Ties server to see tie strength here.",
+      unconfigured: v.revoked
+        ? "Your server disconnected this browser (its token was revoked). Pair it again in the options."
+        : "Connect this browser to your Strong Ties server to see tie strength here.",
       offline: known ? "Server unreachable: showing the last known score." : "Server unreachable. Logs are kept and sent later.",
       error: "Something went wrong.",
     };
@@ -290,6 +293,7 @@ textarea{resize:vertical;min-height:44px}
     els.log.hidden = !canLog;
     els.menuBtn.hidden = !canLog;
     els.options.hidden = v.state !== "unconfigured";
+    els.options.textContent = v.revoked ? "Pair again" : "Connect to your server";
     els.retry.hidden = v.state !== "error";
     const others = (v.others || []).length;
     els.next.hidden = !others || !canLog;
