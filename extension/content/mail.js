@@ -20,6 +20,20 @@ ST.mail = (() => {
       return m ? m[0].toLowerCase() : null;
     },
 
+    // "A sender with my name, not writing to me, is me" (a send-as alias, another address of mine);
+    // one of my name writing to me is a namesake, someone else. Adds those senders' addresses to
+    // `mine`. mails: [{from, to}], `to` a function giving the recipients (read only for a sender
+    // of my name). Writing to me: to an address in `known` (by default `mine`, growing as this
+    // adds to it) or, with `byName` and `known` empty, to someone else of my name.
+    addSendersOfMyName(mine, myName, mails, { known = mine, byName = false } = {}) {
+      if (!myName) return;
+      for (const { from, to } of mails) {
+        if (from?.name.toLowerCase() !== myName) continue;
+        const toMe = (r) => (byName && !known.size ? r.email !== from.email && r.name.toLowerCase() === myName : known.has(r.email));
+        if (!to().some(toMe)) mine.add(from.email);
+      }
+    },
+
     // Not a person: show no card rather than a wrong one.
     unreachable: (p) => !!p && (ROBOT.test(p.email) || VIA.test(p.name || "")),
   };

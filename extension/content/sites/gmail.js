@@ -37,7 +37,7 @@ ST.adapter = (() => {
   // subject may hold others), else the account button's label: remembered for this account's other
   // windows (a thread popped out shows neither). Also the recipient chips Gmail names "me" (my
   // other addresses), and a send-as alias: my name (the button's) with another address, on a
-  // message not sent to me.
+  // message not sent to me (ST.mail.addSendersOfMyName).
   function myAddresses(messages) {
     const titled = (document.title.split(" - ").slice(1, -1).at(-1) || "").trim();
     const label = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]')?.getAttribute("aria-label") || "";
@@ -48,7 +48,7 @@ ST.adapter = (() => {
     mine.delete(null);
     mine.delete(undefined);
     const myName = ST.clean((/:\s*([^:(]+?)\s*\(/.exec(label) || [])[1]).toLowerCase();
-    for (const m of messages) if (myName && m.from?.name.toLowerCase() === myName && !m.to.some((p) => mine.has(p.email))) mine.add(m.from.email);
+    ST.mail.addSendersOfMyName(mine, myName, messages.map((m) => ({ from: m.from, to: () => m.to })));
     return mine;
   }
 

@@ -71,7 +71,8 @@ ST.adapter = (() => {
   // Me: the account menu's address (in the page once the menu was opened), the mailbox in the URL
   // (/mail/<shared@...>/...: a shared mailbox I opened), and a sender of my name: the title says
   // who I am ("Mail - Alex Morgan - Outlook") even when the menu never was opened. Not a sender of
-  // my name writing to me (to an address of mine or, none known, to one of my name): a namesake.
+  // my name writing to me (to an address of mine or, none known, to one of my name): a namesake
+  // (ST.mail.addSendersOfMyName). Only an address on a from line itself counts.
   function myAddresses(lines, senders, mailbox) {
     const me = new Set([mailbox]);
     for (const sel of ME_SELECTORS) {
@@ -79,13 +80,11 @@ ST.adapter = (() => {
       me.add(el && (ST.mail.email(el.textContent) || ST.mail.email(el.getAttribute("aria-label"))));
     }
     me.delete(null);
-    const known = new Set(me);
     const title = document.title.split(/\s+[-–—|]\s+/);
     const name = title.length > 2 && /outlook/i.test(title.at(-1)) && title.at(-2).toLowerCase();
-    senders.forEach((p, i) => {
-      const toMe = (r) => (known.size ? known.has(r.email) : r.email !== p.email && r.name.toLowerCase() === name);
-      if (p?.own && p.name.toLowerCase() === name && !addressedAfter(lines[i]).some(toMe)) me.add(p.email);
-    });
+    const mails = senders.map((p, i) => ({ from: p?.own ? p : null, to: () => addressedAfter(lines[i]) }));
+    // The addresses known before: the rule by name holds for every sender, not until one is added.
+    ST.mail.addSendersOfMyName(me, name, mails, { known: new Set(me), byName: true });
     return me;
   }
 
