@@ -64,7 +64,7 @@ async function handleLookup(msg, sender) {
   }
   if (!settings.token) {
     await setTabState(tabId, { state: "unconfigured", name });
-    return { state: "unconfigured", ui };
+    return { state: "unconfigured", revoked: settings.revoked, ui };
   }
   const keys = identities.map(identityKey);
   const queued = await queuedFor(keys);
@@ -88,7 +88,8 @@ async function handleLookup(msg, sender) {
     syncChanges().catch(() => {});
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    if (err.kind === "unauthorized" || err.kind === "unconfigured") view = { state: "unconfigured" };
+    // A 401 has just forgotten the token and marked it revoked (as the options page shows it).
+    if (err.kind === "unauthorized" || err.kind === "unconfigured") view = { state: "unconfigured", revoked: (await getSettings()).revoked };
     else if (err.kind === "offline") {
       const cached = await cacheGet(keys);
       // Fold in every queued log the cached tie does not count. The server holds a queued log
@@ -183,7 +184,7 @@ function cleanInteraction(raw, settings) {
 
 async function handleLog(msg, sender) {
   const settings = await getSettings();
-  if (!settings.token) return { status: "unconfigured" };
+  if (!settings.token) return { status: "unconfigured", revoked: settings.revoked };
   const person = isPlainObject(msg.person) ? msg.person : {};
   const identities = cleanIdentities(person.identities);
   const contactId = Number.isInteger(msg.contactId) || (typeof msg.contactId === "string" && /^[\w-]{1,64}$/.test(msg.contactId)) ? msg.contactId : null;

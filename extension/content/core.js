@@ -3,7 +3,6 @@
 globalThis.browser ??= globalThis.chrome;
 
 const ST = {
-  EMAIL_RE: /[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/,
   adapter: null, // set by content/sites/<site>.js
 
   // Messages to the background; null when the extension was reloaded under this page.
@@ -75,11 +74,6 @@ const ST = {
     } catch {
       return null;
     }
-  },
-
-  email(s) {
-    const m = String(s || "").match(ST.EMAIL_RE);
-    return m ? m[0].toLowerCase() : null;
   },
 
   url(href) {

@@ -1,6 +1,8 @@
 "use strict";
-// What the mail adapters (Gmail, Outlook) share: senders nobody keeps a tie with.
+// What the mail adapters (Gmail, Outlook) share: reading addresses, and senders nobody keeps a
+// tie with.
 ST.mail = (() => {
+  const EMAIL_RE = /[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/;
   // Robots (no-reply, notifications, bounces) and list addresses (Google Groups, groups.io,
   // mailman's -request / -bounces): nobody is reachable there.
   const ROBOT =
@@ -10,6 +12,28 @@ ST.mail = (() => {
   const VIA = /\S\s+via\s+\S/;
 
   return {
+    EMAIL_RE,
+
+    // The first address in s, lowercased; null if there is none.
+    email(s) {
+      const m = String(s || "").match(EMAIL_RE);
+      return m ? m[0].toLowerCase() : null;
+    },
+
+    // "A sender with my name, not writing to me, is me" (a send-as alias, another address of mine);
+    // one of my name writing to me is a namesake, someone else. Adds those senders' addresses to
+    // `mine`. mails: [{from, to}], `to` a function giving the recipients (read only for a sender
+    // of my name). Writing to me: to an address in `known` (by default `mine`, growing as this
+    // adds to it) or, with `byName` and `known` empty, to someone else of my name.
+    addSendersOfMyName(mine, myName, mails, { known = mine, byName = false } = {}) {
+      if (!myName) return;
+      for (const { from, to } of mails) {
+        if (from?.name.toLowerCase() !== myName) continue;
+        const toMe = (r) => (byName && !known.size ? r.email !== from.email && r.name.toLowerCase() === myName : known.has(r.email));
+        if (!to().some(toMe)) mine.add(from.email);
+      }
+    },
+
     // Not a person: show no card rather than a wrong one.
     unreachable: (p) => !!p && (ROBOT.test(p.email) || VIA.test(p.name || "")),
   };

@@ -12,7 +12,7 @@ ST.overlay = (() => {
 [data-strongties-root]{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--muted:#5b6470;--line:#e6e8eb;--soft:#f4f5f7;--band:#64748b;--accent:#0f766e;--focus:#2563eb;
 position:fixed;z-index:2147483647;top:72px;left:calc(100vw - 300px);width:280px;max-height:calc(100vh - 16px);overflow:auto;box-sizing:border-box;
 background:var(--bg);color:var(--fg);border:1px solid var(--line);border-top:3px solid var(--band);border-radius:12px;
-box-shadow:0 12px 32px rgba(15,23,42,.16),0 2px 6px rgba(15,23,42,.08);font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+box-shadow:0 12px 32px rgba(15,23,42,.16),0 2px 6px rgba(15,23,42,.08);font:13px/1.4 system-ui,sans-serif;
 padding:10px 12px 12px}
 [data-band=strong]{--band:#15803d}[data-band=medium]{--band:#0369a1}[data-band=weak]{--band:#b45309}
 [data-stale=true]{--band:#94a3b8}
@@ -109,8 +109,8 @@ textarea{resize:vertical;min-height:44px}
       log: h("button", { class: "primary", "data-action": "log", text: "Log message" }),
       menuBtn: h("button", { "data-action": "log-menu", "aria-haspopup": "true", "aria-expanded": "false", "aria-label": "Log with details", title: "Log with details", text: "⋯" }),
       undo: h("button", { "data-action": "undo", hidden: true, text: "Undo" }),
-      done: h("span", { class: "done", role: "status", text: "Logged ✓" }),
-      options: h("button", { class: "primary", "data-action": "open-options", hidden: true, text: "Connect to your server" }),
+      done: h("span", { class: "done", role: "status" }),
+      options: h("button", { class: "primary", "data-action": "open-options", hidden: true }),
       retry: h("button", { "data-action": "retry", hidden: true, text: "Retry" }),
       next: h("button", { "data-action": "next-person", hidden: true }),
     };
@@ -232,7 +232,8 @@ textarea{resize:vertical;min-height:44px}
     return `${n} ${word}${n === 1 ? "" : "s"}`;
   }
 
-  // view: {state, person, contact, tie, pending, stale, optimistic, message, kind, collapsed, others}
+  // view: {state, person, contact, tie, pending, stale, optimistic, message, kind, collapsed, others,
+  // revoked (unconfigured because the server revoked this browser's token)}
   function render(v) {
     attach();
     view = v;
@@ -277,7 +278,9 @@ textarea{resize:vertical;min-height:44px}
     const messages = {
       loading: "Looking up…",
       unknown: "Not in your ledger yet. Log an interaction to add them.",
-      unconfigured: "Connect this browser to your Strong Ties server to see tie strength here.",
+      unconfigured: v.revoked
+        ? "Your server disconnected this browser (its token was revoked). Pair it again in the options."
+        : "Connect this browser to your Strong Ties server to see tie strength here.",
       offline: known ? "Server unreachable: showing the last known score." : "Server unreachable. Logs are kept and sent later.",
       error: "Something went wrong.",
     };
@@ -290,6 +293,7 @@ textarea{resize:vertical;min-height:44px}
     els.log.hidden = !canLog;
     els.menuBtn.hidden = !canLog;
     els.options.hidden = v.state !== "unconfigured";
+    els.options.textContent = v.revoked ? "Pair again" : "Connect to your server";
     els.retry.hidden = v.state !== "error";
     const others = (v.others || []).length;
     els.next.hidden = !others || !canLog;
@@ -300,12 +304,12 @@ textarea{resize:vertical;min-height:44px}
     position();
   }
 
-  function showUndo(text = "Logged ✓", canUndo = true, ms = 6000) {
+  function showUndo(text, canUndo) {
     clearTimeout(undoTimer);
     els.done.textContent = text;
     els.undo.hidden = !canUndo;
     els.undoRow.hidden = false;
-    undoTimer = setTimeout(hideUndo, ms);
+    undoTimer = setTimeout(hideUndo, 6000);
   }
 
   function hideUndo() {

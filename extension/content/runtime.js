@@ -204,7 +204,7 @@
       render({ ...beforeLog, message: `Not logged: ${res?.message || res?.error || "the extension did not answer"}` });
       return;
     }
-    if (res.status === "unconfigured") return render({ state: "unconfigured", ui: view.ui });
+    if (res.status === "unconfigured") return render({ state: "unconfigured", revoked: res.revoked, ui: view.ui });
     // The server keeps one interaction per email (external_ref): a repeat returns the stored one.
     const repeat = res.status === "sent" && res.interaction?.id && res.interaction.id !== res.id;
     lastLogId = repeat ? null : res.id;

@@ -380,6 +380,50 @@ def test_unconfigured_then_connected_through_options(chromium_factory, live_api,
     assert len(live_api.get_json("/api/v1/devices")["devices"]) >= 2
 
 
+def test_revoked_device_card_says_the_server_disconnected_it(
+    chromium_factory, live_api, seeded, shot
+):
+    """A token revoked on the server (401, invalid_token): the card says so and, like the
+    not-connected card, opens the options page to pair again, which says "revoked" too."""
+    fresh = chromium_factory()
+    route_all(fresh)
+    name = f"revoked-{uuid.uuid4().hex[:8]}"
+    fresh.configure(live_api.url, token=live_api.create_token(name)).close()
+    tab = fresh.open(JANE_URL)
+    ov = fresh.overlay(tab)
+    assert_shows(ov, live_api, JANE)
+    device = next(d for d in live_api.get_json("/api/v1/devices")["devices"] if d["name"] == name)
+    live_api.cli("devices", "revoke", str(device["id"]))
+
+    tab.reload()  # the lookup meets the 401
+    ov.wait_for_state("unconfigured")
+    message = ov.field("message")
+    assert "server disconnected this browser" in message and "revoked" in message, message
+    assert "Pair it again in the options" in message, message
+    assert ov.visible('[data-action="open-options"]')
+    assert ov.text('[data-action="open-options"]') == "Pair again"
+    assert not ov.field("score")
+    ov.screenshot(shot("revoked"))
+    tab.reload()  # remembered: the next page says so without asking the server
+    ov.wait_for_state("unconfigured")
+    assert ov.field("message") == message
+
+    with fresh.context.expect_page() as opened:
+        ov.click("open-options")
+    options = opened.value
+    options.wait_for_load_state()
+    assert options.url.startswith(fresh.extension_url("options/options.html"))
+    status = options.locator("[data-status]").first
+    wait_until(
+        lambda: status.get_attribute("data-status") == "revoked",
+        timeout=15,
+        message=lambda: f"options page status: {status.get_attribute('data-status')!r}",
+    )
+    fresh.configure(live_api.url, code=live_api.pairing_code(), page=options)
+    tab.reload()
+    assert_shows(ov, live_api, JANE)
+
+
 def test_connect_page_connects_a_fresh_browser(chromium_factory, live_api, seeded):
     fresh = chromium_factory()
     route_all(fresh)

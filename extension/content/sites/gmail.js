@@ -37,23 +37,23 @@ ST.adapter = (() => {
   // subject may hold others), else the account button's label: remembered for this account's other
   // windows (a thread popped out shows neither). Also the recipient chips Gmail names "me" (my
   // other addresses), and a send-as alias: my name (the button's) with another address, on a
-  // message not sent to me.
+  // message not sent to me (ST.mail.addSendersOfMyName).
   function myAddresses(messages) {
     const titled = (document.title.split(" - ").slice(1, -1).at(-1) || "").trim();
     const label = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]')?.getAttribute("aria-label") || "";
-    const shown = /^[^\s@]+@[^\s@]+$/.test(titled) ? titled.toLowerCase() : ST.email(label);
+    const shown = /^[^\s@]+@[^\s@]+$/.test(titled) ? titled.toLowerCase() : ST.mail.email(label);
     if (shown && shown !== remembered) ST.send({ type: "gmailAccount", account, address: (remembered = shown) });
     const mine = new Set([shown || remembered]);
-    for (const m of messages) for (const chip of m.el.querySelectorAll('.hb span[email][name="me" i]')) mine.add(ST.email(chip.getAttribute("email")));
+    for (const m of messages) for (const chip of m.el.querySelectorAll('.hb span[email][name="me" i]')) mine.add(ST.mail.email(chip.getAttribute("email")));
     mine.delete(null);
     mine.delete(undefined);
     const myName = ST.clean((/:\s*([^:(]+?)\s*\(/.exec(label) || [])[1]).toLowerCase();
-    for (const m of messages) if (myName && m.from?.name.toLowerCase() === myName && !m.to.some((p) => mine.has(p.email))) mine.add(m.from.email);
+    ST.mail.addSendersOfMyName(mine, myName, messages.map((m) => ({ from: m.from, to: () => m.to })));
     return mine;
   }
 
   function person(el) {
-    const email = el && ST.email(el.getAttribute("email"));
+    const email = el && ST.mail.email(el.getAttribute("email"));
     if (!email) return null;
     const name = ST.clean(el.getAttribute("name") || el.textContent, 200);
     return { email, name: name && !name.includes("@") ? name : name || email };

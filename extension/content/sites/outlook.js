@@ -16,7 +16,7 @@ ST.adapter = (() => {
     '[role="main"]',
   ];
   const ADDRESSED = '[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]';
-  const EMAILS = new RegExp(ST.EMAIL_RE, "g");
+  const EMAILS = new RegExp(ST.mail.EMAIL_RE, "g");
   const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|per conto di|namens)\s/i;
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
   const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
@@ -33,7 +33,7 @@ ST.adapter = (() => {
     if (!raw) return null;
     const id = ST.decoded(raw) ?? raw;
     const box = ST.decoded(seg[1] || "") || "";
-    return { key: `item:${id}`, item: id, mailbox: ST.email(box) === box.toLowerCase() ? box.toLowerCase() : null };
+    return { key: `item:${id}`, item: id, mailbox: ST.mail.email(box) === box.toLowerCase() ? box.toLowerCase() : null };
   }
 
   function findPane() {
@@ -71,21 +71,20 @@ ST.adapter = (() => {
   // Me: the account menu's address (in the page once the menu was opened), the mailbox in the URL
   // (/mail/<shared@...>/...: a shared mailbox I opened), and a sender of my name: the title says
   // who I am ("Mail - Alex Morgan - Outlook") even when the menu never was opened. Not a sender of
-  // my name writing to me (to an address of mine or, none known, to one of my name): a namesake.
+  // my name writing to me (to an address of mine or, none known, to one of my name): a namesake
+  // (ST.mail.addSendersOfMyName). Only an address on a from line itself counts.
   function myAddresses(lines, senders, mailbox) {
     const me = new Set([mailbox]);
     for (const sel of ME_SELECTORS) {
       const el = document.querySelector(sel);
-      me.add(el && (ST.email(el.textContent) || ST.email(el.getAttribute("aria-label"))));
+      me.add(el && (ST.mail.email(el.textContent) || ST.mail.email(el.getAttribute("aria-label"))));
     }
     me.delete(null);
-    const known = new Set(me);
     const title = document.title.split(/\s+[-–—|]\s+/);
     const name = title.length > 2 && /outlook/i.test(title.at(-1)) && title.at(-2).toLowerCase();
-    senders.forEach((p, i) => {
-      const toMe = (r) => (known.size ? known.has(r.email) : r.email !== p.email && r.name.toLowerCase() === name);
-      if (p?.own && p.name.toLowerCase() === name && !addressedAfter(lines[i]).some(toMe)) me.add(p.email);
-    });
+    const mails = senders.map((p, i) => ({ from: p?.own ? p : null, to: () => addressedAfter(lines[i]) }));
+    // The addresses known before: the rule by name holds for every sender, not until one is added.
+    ST.mail.addSendersOfMyName(me, name, mails, { known: new Set(me), byName: true });
     return me;
   }
 
@@ -100,7 +99,7 @@ ST.adapter = (() => {
     for (;;) {
       const addressed = [...scope.querySelectorAll(ADDRESSED)];
       if (level > 0 && (addressed.some(after) || scope.querySelector(BODY))) break;
-      email = [scope, ...addressed].filter((el) => el.matches(ADDRESSED) && !after(el)).flatMap(emailsOf)[0] || ST.email((scope.textContent || "").slice(0, 400));
+      email = [scope, ...addressed].filter((el) => el.matches(ADDRESSED) && !after(el)).flatMap(emailsOf)[0] || ST.mail.email((scope.textContent || "").slice(0, 400));
       if (email || level >= 4 || scope === pane || !scope.parentElement || scope.parentElement === pane) break;
       scope = scope.parentElement;
       level++;
@@ -113,7 +112,7 @@ ST.adapter = (() => {
     if (behalf.length > 1) {
       text = behalf.at(-1);
       const his = [...line.querySelectorAll(ADDRESSED)].reverse().find((el) => ST.clean(el.textContent) && text.includes(ST.clean(el.textContent)));
-      email = level ? null : ST.email(text) || (his && emailsOf(his)[0]);
+      email = level ? null : ST.mail.email(text) || (his && emailsOf(his)[0]);
     }
     if (!email) return null;
     const name = ST.dedupe(text.replace(/<[^>]*>|\S+@\S+/g, " "))
