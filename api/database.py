@@ -135,7 +135,24 @@ def _begin(connection: PoolProxiedConnection) -> None:
 
 
 def _commit(connection: PoolProxiedConnection) -> None:
-    wrote = _end(connection, connection.dbapi_connection.commit)
+    driver = connection.dbapi_connection
+
+    def commit() -> None:
+        """A COMMIT that fails may leave SQLite's transaction open (a deferred constraint, a
+        busy or full disk), and with it the database's write lock: SQLAlchemy counts its
+        transaction as over and gives the connection back to the pool without a rollback when
+        it is closed (as `writing` and `Engine.begin` close it), where it would keep every
+        other writer out. Rolled back here, before the writers' queue is left."""
+        try:
+            driver.commit()
+        except BaseException:
+            try:
+                driver.rollback()
+            except Exception:  # a broken connection: its error is the one to report
+                _log.warning("could not roll back after a failed commit", exc_info=True)
+            raise
+
+    wrote = _end(connection, commit)
     if wrote and has_request_context():
         g._sqlite_phase = "written"  # what the request does next only reads (the answer)
 

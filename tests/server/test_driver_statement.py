@@ -2,10 +2,11 @@
 write exactly what SQLAlchemy's own execution reads and writes, and fail as it fails; a log's
 write transaction without the ORM session (database.writing) keeps only what it commits."""
 
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from server_helpers import JANE
+from server_helpers import JANE, new_id
 from sqlalchemy import column, func, insert, select, table
 from sqlalchemy.exc import DBAPIError
 
@@ -134,3 +135,42 @@ def test_a_write_transaction_keeps_only_what_it_commits(app):
         ledger._INSERT_CHANGES.execute_many(conn, _change_rows(user_id, "kept"))
         conn.commit()
     assert count() == before + 1
+
+
+def test_a_failed_commit_leaves_the_database_to_the_next_writer(app, api, log, monkeypatch):
+    """A COMMIT may fail and leave the transaction open (on SQLite: a deferred constraint, a
+    busy or full disk). The log's write transaction is then over, not held on a connection back
+    in the pool, where it would keep the database's write lock from every other writer."""
+    first = log("coffee")
+    contact_id = first["contact"]["id"]
+    write_changes = ledger._INSERT_CHANGES.execute_many
+
+    def and_a_row_that_fails_the_commit(conn, params):
+        write_changes(conn, params)
+        driver = conn.connection.dbapi_connection
+        driver.execute("CREATE TEMP TABLE IF NOT EXISTS parent_ (id INTEGER PRIMARY KEY)")
+        driver.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS child_ (parent_id INTEGER REFERENCES parent_ (id)"
+            " DEFERRABLE INITIALLY DEFERRED)"
+        )
+        driver.execute("INSERT INTO child_ VALUES (1)")  # checked at COMMIT, which fails
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ledger._INSERT_CHANGES, "execute_many", and_a_row_that_fails_the_commit)
+        failed = api.put(
+            f"/api/v1/interactions/{new_id()}", json={"kind": "call", "contact_id": contact_id}
+        )
+    assert failed.status_code == 409, failed.get_json()
+    with app.app_context():
+        url = db.engine.url
+    if url.get_backend_name() == "sqlite":  # the write lock is free: another writer gets it now
+        other = sqlite3.connect(url.database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+    for _ in range(3):
+        log("call", contact_id=contact_id)
+    contact = api.get(f"/api/v1/contacts/{contact_id}").get_json()
+    assert contact["tie"]["interaction_count"] == 4  # the failed log left nothing behind
