@@ -19,8 +19,9 @@ $("options").addEventListener("click", (e) => {
   const note = $("note");
   if (!state || !state.ok) return;
   if (!state.hasToken) {
-    note.textContent = "Not connected to a server yet.";
-    $("options").textContent = "Connect";
+    const revoked = !!state.settings?.revoked;
+    note.textContent = revoked ? "Your server disconnected this browser." : "Not connected to a server yet.";
+    $("options").textContent = revoked ? "Pair again" : "Connect";
     return;
   }
   const t = state.tab;

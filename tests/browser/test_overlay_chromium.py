@@ -407,6 +407,12 @@ def test_revoked_device_card_says_the_server_disconnected_it(
     tab.reload()  # remembered: the next page says so without asking the server
     ov.wait_for_state("unconfigured")
     assert ov.field("message") == message
+    popup = fresh.new_page()  # the toolbar popup says it too
+    popup.goto(fresh.extension_url("popup/popup.html"))
+    note = popup.locator("#note")
+    wait_until(lambda: note.text_content() == "Your server disconnected this browser.", timeout=10)
+    assert popup.locator("#options").text_content() == "Pair again"
+    popup.close()
 
     with fresh.context.expect_page() as opened:
         ov.click("open-options")
