@@ -393,8 +393,9 @@ class DriverStatement:
         if not conn.in_transaction():
             conn.begin()  # as an execution begins one
         dbapi_connection = conn.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
+        cursor = None
         try:
+            cursor = dbapi_connection.cursor()  # fails on a connection the server dropped
             if many:
                 cursor.executemany(plan.sql, [plan.parameters(p) for p in params])
                 return []
@@ -411,7 +412,8 @@ class DriverStatement:
                 plan.sql, params, exc, dialect.loaded_dbapi.Error, False, disconnected, dialect
             ) from exc
         finally:
-            cursor.close()
+            if cursor is not None:
+                cursor.close()
 
 
 class _Plan:
