@@ -233,7 +233,7 @@ textarea{resize:vertical;min-height:44px}
   }
 
   // view: {state, person, contact, tie, pending, stale, optimistic, message, kind, collapsed, others,
-  // revoked (unconfigured because the server revoked this browser's token)}
+  // revoked (unconfigured because the server revoked this browser's access)}
   function render(v) {
     attach();
     view = v;
@@ -279,7 +279,7 @@ textarea{resize:vertical;min-height:44px}
       loading: "Looking up…",
       unknown: "Not in your ledger yet. Log an interaction to add them.",
       unconfigured: v.revoked
-        ? "Your server disconnected this browser (its token was revoked). Pair it again in the options."
+        ? "Your server disconnected this browser (its access was revoked). Pair it again in the options."
         : "Connect this browser to your Strong Ties server to see tie strength here.",
       offline: known ? "Server unreachable: showing the last known score." : "Server unreachable. Logs are kept and sent later.",
       error: "Something went wrong.",
