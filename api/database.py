@@ -422,7 +422,9 @@ class _Plan:
     def __init__(self, statement: Executable, dialect):
         compiled = statement.compile(dialect=dialect)
         if any(bind.expanding or bind.callable for bind in compiled.bind_names):
-            raise ValueError("DriverStatement takes plain parameters, not expanding ones")
+            raise ValueError(
+                "DriverStatement takes plain parameters, not expanding or computed ones"
+            )
         if compiled.insert_prefetch or compiled.update_prefetch:
             raise ValueError("DriverStatement writes the values it is given, not defaults")
         self.sql = compiled.string
