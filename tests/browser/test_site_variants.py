@@ -776,6 +776,23 @@ NOT_MINE_OR_MISSING = (
         "https://www.linkedin.com/in/sam-rivera-5e6f7a/",
         {"This page doesn’t exist": "This profile is not available"},
     ),
+    # The same pages in the other languages of LinkedIn's country hosts.
+    *(
+        (
+            f"linkedin-profile-missing-{lang}",
+            "linkedin-profile-unavailable",
+            "https://www.linkedin.com/in/sam-rivera-5e6f7a/",
+            {"This page doesn’t exist": heading},
+        )
+        for lang, heading in [
+            ("de", "Diese Seite existiert nicht"),  # fr, es and pt say it with "existe"
+            ("it", "Questa pagina non esiste"),
+            ("nl", "Deze pagina bestaat niet"),
+            ("de-profile", "Dieses Profil ist nicht verfügbar"),
+            ("fr-profile", "Ce profil n’est pas disponible"),  # es, pt, it: disponible, ...
+            ("nl-profile", "Dit profiel is niet beschikbaar"),
+        ]
+    ),
 )
 
 
