@@ -162,12 +162,21 @@ def outlook_ref(item: str) -> str:
     return f"outlook:{unquote(item)}"
 
 
+LENA_OPEN = "Lena Fischer · Available · Disponible"  # open to work, in the name: still a person
+
 SHOWS = (
     Shows(
         "linkedin-shadow-hashed",
         "linkedin-profile-shadow-hashed",
         "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
         WEI,
+    ),
+    Shows(
+        "linkedin-name-says-available",
+        "linkedin-profile-public",
+        "https://de.linkedin.com/in/lena-fischer-2b7a41",
+        {**LENA, "name": LENA_OPEN},
+        edits=((">Lena Fischer</h1>", f">{LENA_OPEN}</h1>"),),
     ),
     Shows(
         "linkedin-connection-i-can-recommend",

@@ -15,7 +15,8 @@ ST.adapter = (() => {
   const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
   const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
   const SECTION_PAGES = new Set(["details", "recent-activity"]);
-  const UNAVAILABLE = /exist|esiste|bestaat|availab|verfügbar|disponi|beschikbaar|page not found/i; // the h1 of a profile not there (en de fr es pt it nl)
+  // The h1 of a profile not there (en de fr es pt it nl); a name may say "available" or "disponible".
+  const UNAVAILABLE = /exist|esiste|bestaat|unavailable|not available|nicht verfügbar|niet beschikbaar|\b(pas|no|não|non)\b.*disponi|page not found/i;
   // A thread's pane, and in it the links to the person it is with (header, profile card).
   const THREAD_PANES = ["main .msg-thread", ".scaffold-layout__detail", "main"];
   const THREAD_HEADER = ".msg-title-bar, .msg-entity-lockup, .msg-thread__link-to-profile";
