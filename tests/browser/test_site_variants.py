@@ -102,6 +102,7 @@ GMAIL_HEADER = (
     '<a class="acct" href="https://accounts.google.com/SignOutOptions" '
     'aria-label="Google Account: Alex Morgan (alex.morgan@example.com)">A</a>'
 )
+FULL_WIDTH_ACCOUNT = "Google アカウント：Alex Morgan（alex.morgan@example.com）"
 GMAIL_TITLE = "<title>Dinner in Lisbon next month? - alex.morgan@example.com - Gmail</title>"
 # Priya's message to me, as Gmail shows it to me: "to me".
 TO_ME = (
@@ -288,6 +289,18 @@ SHOWS = (
         ref="gmail:18d4f2c0ffee00a1",
         initiated_by="me",
         edits=((ALIAS_TO_ME, ALIAS_TO_ME.replace('name="me"', 'name="Alex Morgan"')),),
+    ),
+    Shows(  # Gmail in Japanese or Chinese writes the account's parentheses full-width
+        "gmail-reply-from-my-alias-known-by-my-name-full-width",
+        "gmail-thread-reply-from-alias",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2c0ffee00a1",
+        initiated_by="me",
+        edits=(
+            (ALIAS_TO_ME, ALIAS_TO_ME.replace('name="me"', 'name="Alex Morgan"')),
+            ("Google Account: Alex Morgan (alex.morgan@example.com)", FULL_WIDTH_ACCOUNT),
+        ),
     ),
     Shows(
         "gmail-reply-from-my-alias-known-by-the-to-me-chip",

@@ -47,7 +47,7 @@ ST.adapter = (() => {
     for (const m of messages) for (const chip of m.el.querySelectorAll('.hb span[email][name="me" i]')) mine.add(ST.mail.email(chip.getAttribute("email")));
     mine.delete(null);
     mine.delete(undefined);
-    const myName = ST.clean((/:\s*([^:(]+?)\s*\(/.exec(label) || [])[1]).toLowerCase();
+    const myName = ST.clean((/[:：]\s*([^:：(（]+?)\s*[(（]/.exec(label) || [])[1]).toLowerCase(); // also full-width
     ST.mail.addSendersOfMyName(mine, myName, messages.map((m) => ({ from: m.from, to: () => m.to })));
     return mine;
   }
