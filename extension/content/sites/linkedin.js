@@ -15,7 +15,7 @@ ST.adapter = (() => {
   const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
   const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
   const SECTION_PAGES = new Set(["details", "recent-activity"]);
-  // The h1 of a profile not there (en de fr es pt it nl); a name may say "available" or "disponible".
+  // A missing profile's h1 (en de fr es pt it nl); a name may say "available".
   const UNAVAILABLE = /exist|esiste|bestaat|unavailable|not available|nicht verfügbar|niet beschikbaar|\b(pas|no|não|non)\b.*disponi|page not found/i;
   // A thread's pane, and in it the links to the person it is with (header, profile card).
   const THREAD_PANES = ["main .msg-thread", ".scaffold-layout__detail", "main"];
