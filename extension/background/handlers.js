@@ -239,7 +239,7 @@ async function handleConnect(msg, sender) {
     // Already paired with this server: keep the working token rather than add a second device.
     try {
       const { device } = await checkConnection(settings.server, settings.token);
-      return { ok: true, status: "connected", already: true, server: settings.server, device };
+      return { ok: true, state: "connected", already: true, server: settings.server, device };
     } catch (err) {
       if (!(err instanceof ApiError) || err.kind !== "unauthorized") return { ok: false, error: err.message };
     }
@@ -262,7 +262,7 @@ async function pairWith(server, code) {
   if (!isPlainObject(body) || typeof body.token !== "string" || !body.token) return { ok: false, state: "error", error: "the server sent no token" };
   const device = isPlainObject(body.device) ? body.device : {};
   await saveConnection(server, body.token, { deviceName: device.name || deviceName, deviceId: device.id ?? null });
-  return { ok: true, state: "connected", status: "connected", server, device: { id: device.id ?? null, name: device.name || deviceName } };
+  return { ok: true, state: "connected", server, device: { id: device.id ?? null, name: device.name || deviceName } };
 }
 
 async function saveConnection(server, token, extra = {}) {
@@ -348,7 +348,7 @@ async function handleTestConnection(msg) {
     }
     if (device && saved && device.name) await updateSettings({ deviceName: device.name, deviceId: device.id ?? null });
     flushSoon();
-    return { ok: true, state: "connected", status: "connected", saved, server, version: health.version, device };
+    return { ok: true, state: "connected", saved, server, version: health.version, device };
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     if (err.kind === "unauthorized" && saved) {

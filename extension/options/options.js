@@ -103,28 +103,31 @@ form.addEventListener("submit", async (e) => {
   requestPermission();
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
-  const mine = ++latest;
-  setStatus("working", "Connecting…");
-  const code = form.code.value.trim();
-  const token = form.token.value.trim();
-  const res = await send({ type: "saveSettings", settings: prefs(), code, token });
-  button.disabled = false;
-  if (res && res.ok) {
-    form.code.value = "";
-    form.token.value = "";
-  }
-  await refresh();
-  if (mine === latest) showResult(res);
+  const message = { type: "saveSettings", settings: prefs(), code: form.code.value.trim(), token: form.token.value.trim() };
+  await ask("Connecting…", message, (res) => {
+    button.disabled = false;
+    if (res && res.ok) {
+      form.code.value = "";
+      form.token.value = "";
+    }
+  });
 });
 
 form.querySelector('[data-action="test"]').addEventListener("click", async () => {
   requestPermission();
+  await ask("Testing…", { type: "testConnection", server: form.server.value, token: form.token.value.trim() });
+});
+
+// Ask the background about the connection and show its answer, unless the person started
+// something newer meanwhile. `answered` runs first, with the answer.
+async function ask(working, message, answered = () => {}) {
   const mine = ++latest;
-  setStatus("working", "Testing…");
-  const res = await send({ type: "testConnection", server: form.server.value, token: form.token.value.trim() });
+  setStatus("working", working);
+  const res = await send(message);
+  answered(res);
   await refresh(); // a saved token the server refused is gone now
   if (mine === latest) showResult(res);
-});
+}
 
 permissionEl.querySelector("button").addEventListener("click", () => requestPermission());
 
@@ -180,9 +183,5 @@ async function refresh() {
   if (!state || latest) return; // the person acted meanwhile
   const { server, deviceName, revoked } = state.settings;
   if (!state.hasToken) return showResult({ state: revoked ? "revoked" : "unconfigured", server, deviceName });
-  const mine = ++latest;
-  setStatus("working", `Checking the connection to ${server}…`);
-  const res = await send({ type: "testConnection" });
-  await refresh();
-  if (mine === latest) showResult(res);
+  await ask(`Checking the connection to ${server}…`, { type: "testConnection" });
 })();
