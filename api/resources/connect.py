@@ -59,10 +59,9 @@ def connect():
 @blp.errorhandler(TooManyRequests)
 def _too_many_attempts(exc):
     db.session.rollback()
-    minutes = current_app.config["STRONGTIES_PAIR_CODE_MINUTES"]
     error = (
         "Too many failed sign-in attempts from this address. "
-        f"Wait a few minutes (at most {minutes}), then try again."
+        f"Wait a few minutes (at most {auth.code_lifetime()}), then try again."
     )
     response = _page(error=error, status=429)
     # When to try again, as the API's 429 says it (the oldest failure counted leaves the window).
