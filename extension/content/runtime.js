@@ -43,6 +43,7 @@
   function tick() {
     if (location.href !== cur.href) onUrl();
     else if (cur.status === "pending") attempt(false);
+    else if (cur.status === "ready" && A.gone?.(cur.person)) none();
     else if (cur.status === "ready" && (MAIL || !cur.person.name)) recheck();
     if (cur.status !== "pending" && location.href === cur.href) rolling = snapshot();
     if (cur.status === "ready") O.position();
@@ -98,15 +99,16 @@
     }
     if (res.status === "pending" || res.status === "absent") return;
     clearTimeout(finalTimer);
-    if (res.status !== "ready") {
-      cur.status = "none";
-      ST.send({ type: "clear" });
-      O.remove();
-      return;
-    }
+    if (res.status !== "ready") return none();
     cur.status = "ready";
     rolling = snapshot();
     show(res.person);
+  }
+
+  function none() {
+    cur.status = "none";
+    ST.send({ type: "clear" });
+    O.remove();
   }
 
   // Mail threads change without a URL change (a message expanded, a reply sent); a LinkedIn name

@@ -23,6 +23,7 @@ mailing list that rewrites the sender ("'Name' via List").
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 from urllib.parse import unquote
 
@@ -826,6 +827,34 @@ def test_no_overlay_on_my_own_or_a_missing_profile(chromium, tab, fixture, url, 
     chromium.open(url, tab)
     tab.wait_for_timeout(5000)  # the content script's last read
     assert_no_card(chromium, tab)
+
+
+# LinkedIn hydrating my profile: its name and data first, the top card's edit links later.
+EDIT_LINKS_LATER = """<script>
+setTimeout(() => {
+  for (const a of document.querySelectorAll("a[data-later]")) {
+    const link = a.cloneNode(true);
+    link.href = a.dataset.later;
+    a.replaceWith(link);
+  }
+}, 1500);
+</script></body>"""
+
+
+def test_my_own_profile_whose_edit_links_come_after_its_name(chromium, tab):
+    """The card shows while the page reads like anyone's profile, and leaves once the edit
+    links say it is mine."""
+    html = (SITE_FIXTURES_DIR / "linkedin-profile-own.html").read_text()
+    assert html.count('href="/in/alex-morgan-0a1b2c/') >= 5
+    html = re.sub(r'href="(/in/alex-morgan-0a1b2c/(add-)?edit/[^"]*)"', r'data-later="\1"', html)
+    serve(chromium, MY_PROFILE, html=html.replace("</body>", EDIT_LINKS_LATER))
+    chromium.open(MY_PROFILE, tab)
+    overlay = chromium.overlay(tab)
+    overlay.wait_for_state("unknown", "known")
+    assert overlay.field("name") == "Alex Morgan"
+    wait_until(lambda: not overlay.exists(), timeout=10, message=lambda: str(overlay.describe()))
+    tab.wait_for_timeout(5000)  # past the content script's last read: the card stays away
+    assert not overlay.exists()
 
 
 JOHN_THREAD = "https://www.linkedin.com/messaging/thread/2-ZjE3YWIwNmQtOGJkNC00YzRmLWE2ZGItMzM5ZTZmYjQxZDJhXzEwMA==/"

@@ -260,6 +260,9 @@ ST.adapter = (() => {
       return { status: "ready", person: { site: "linkedin", name, identities, headline: ST.clean(headline, 160) } };
     },
 
+    // The page says so only now (the profile's data came before its top card's edit links).
+    gone: (person) => !threadPane && nobody(person.identities),
+
     // Top right corner of the profile card (over its banner image); in a message thread, below
     // its header.
     anchor() {
