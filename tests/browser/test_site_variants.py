@@ -814,6 +814,12 @@ NOT_MINE_OR_MISSING = (
             ("de-profile", "Dieses Profil ist nicht verfügbar"),
             ("fr-profile", "Ce profil n’est pas disponible"),  # es, pt, it: disponible, ...
             ("nl-profile", "Dit profiel is niet beschikbaar"),
+            # Others by their "does not exist", however the rest is worded.
+            ("ja", "このページは存在しません"),
+            ("zh", "此页面不存在"),
+            ("ko", "이 페이지는 존재하지 않습니다"),
+            ("ru", "Эта страница не существует"),
+            ("tr", "Bu sayfa mevcut değil"),
         ]
     ),
 )

@@ -15,8 +15,9 @@ ST.adapter = (() => {
   const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
   const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
   const SECTION_PAGES = new Set(["details", "recent-activity"]);
-  // A missing profile's h1 (en de fr es pt it nl); a name may say "available".
-  const UNAVAILABLE = /exist|esiste|bestaat|unavailable|not available|nicht verfügbar|niet beschikbaar|\b(pas|no|não|non)\b.*disponi|page not found/i;
+  // A missing profile's h1 (en de fr es pt it nl cs ro; ja zh ko ru uk pl tr sv da no id ar hi
+  // by their "does not exist"); a name may say "available".
+  const UNAVAILABLE = /exist|esiste|bestaat|unavailable|not available|nicht verfügbar|niet beschikbaar|\b(pas|no|não|non)\b.*disponi|page not found|存在しません|不存在|존재하지|не существует|не існує|nie istnieje|mevcut değil|findes ikke|finnes ikke|finns inte|tidak ada|غير موجود|मौजूद नहीं/i;
   // A thread's pane, and in it the links to the person it is with (header, profile card).
   const THREAD_PANES = ["main .msg-thread", ".scaffold-layout__detail", "main"];
   const THREAD_HEADER = ".msg-title-bar, .msg-entity-lockup, .msg-thread__link-to-profile";
