@@ -261,7 +261,7 @@ ST.adapter = (() => {
       return { status: "ready", person: { site: "linkedin", name, identities, headline: ST.clean(headline, 160) } };
     },
 
-    // The page says so only now (the profile's data came before its top card's edit links).
+    // Nobody after all, said only once the card showed (my profile's data before its edit links).
     gone: (person) => !threadPane && nobody(person.identities),
 
     // Top right corner of the profile card (over its banner image); in a message thread, below
