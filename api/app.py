@@ -105,6 +105,10 @@ def create_app(test_config: dict | None = None) -> Flask:
             r"/api/*": {"origins": EXTENSION_ORIGINS + app.config["STRONGTIES_CORS_ORIGINS"]}
         },
         allow_headers=["Authorization", "Content-Type"],
+        # Readable by the extension even where its requests are CORS requests (Firefox without
+        # the host permission): WWW-Authenticate tells a refused token (invalid_token) from a
+        # proxy's 401, Retry-After how long a 429/503 lasts.
+        expose_headers=["WWW-Authenticate", "Retry-After"],
         methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         max_age=600,
         vary_header=True,

@@ -8,7 +8,8 @@
 - storage: the database holds SHA-256 digests only, never a token or a code;
 - comparison: the bearer token's digest is checked with hmac.compare_digest, whose answer gates
   access; a token is accepted from the Authorization header only (no cookie, no query string),
-  and a revoked one stops working at once.
+  and a revoked one stops working at once;
+- refusals read by an extension: WWW-Authenticate and Retry-After are exposed to CORS requests.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from werkzeug.security import generate_password_hash
 from api import auth
 from api.models import Device, User, db, utcnow
 
-from .live import pairing_code
+from .live import pairing_code, token_for
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_SHAPE = re.compile(rf"^[{ALPHABET}]{{4}}(-[{ALPHABET}]{{4}}){{3}}$")
@@ -264,3 +265,42 @@ def test_a_code_raced_by_many_clients_pairs_exactly_one(database_url, live_serve
         devices_after = conn.execute(select(func.count()).select_from(Device)).scalar()
     engine.dispose()
     assert devices_after == devices_before + 1
+
+
+def test_an_extension_can_read_why_the_live_server_refused_it(sqlite_url, live_server_factory):
+    """An extension without the host permission (Firefox's default) makes CORS requests: it reads
+    only the headers the server exposes. It must read WWW-Authenticate, to tell its token refused
+    (forget it) from a proxy's 401 (keep it), and Retry-After, to say how long to wait."""
+    server = live_server_factory(sqlite_url, env={"STRONGTIES_PAIR_MAX_FAILURES": "1"})
+    origin = "moz-extension://0b5cf6c1-4d5e-4f1c-9a57-6d4f2c1f7e10"
+    token = token_for(sqlite_url, "revoked later")
+    devices = server.request("GET", "/api/v1/devices", token).json()["devices"]
+    mine = next(d for d in devices if d["current"])
+    assert server.request("DELETE", f"/api/v1/devices/{mine['id']}", token).status_code == 204
+
+    def exposed(r: requests.Response) -> set[str]:
+        assert r.headers["Access-Control-Allow-Origin"] == origin
+        return {h.strip().lower() for h in r.headers["Access-Control-Expose-Headers"].split(",")}
+
+    session = server.session
+    for refused in (token, "st_never_issued_" + "x" * 40):  # revoked, unknown
+        r = session.get(
+            f"{server.url}/api/v1/lookup?email=a@b.co",
+            headers={"Authorization": f"Bearer {refused}", "Origin": origin},
+        )
+        assert r.status_code == 401
+        assert 'error="invalid_token"' in r.headers["WWW-Authenticate"]
+        assert "www-authenticate" in exposed(r)
+
+    r = session.get(f"{server.url}/api/v1/devices", headers={"Origin": origin})  # no token
+    assert (r.status_code, r.headers["WWW-Authenticate"]) == (401, 'Bearer realm="strongties"')
+    assert "www-authenticate" in exposed(r)
+
+    for _ in range(2):  # the limit is one failure: the second attempt is told to wait
+        r = session.post(
+            f"{server.url}/api/v1/pair",
+            json={"code": "AAAA-AAAA-AAAA-AAAA", "device_name": "guess"},
+            headers={"Origin": origin},
+        )
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert "retry-after" in exposed(r)
