@@ -2,7 +2,9 @@
 // The only code that talks to the network. Every call goes to the configured server's /api/v1.
 
 class ApiError extends Error {
-  // kind: "offline" (unreachable, timeout, 5xx gateway), "unauthorized" (401), "unconfigured",
+  // kind: "offline" (unreachable, timeout, 5xx gateway), "unauthorized" (401: the server refused
+  //       the token), "challenged" (any other 401: a proxy or gateway in front of the server wants
+  //       other credentials, or the token did not reach the server), "unconfigured",
   //       "client" (other 4xx: the request itself is wrong), "server" (other 5xx)
   constructor(kind, message, status = 0, body = null) {
     super(message);
@@ -54,14 +56,48 @@ async function apiRequest(method, path, options = {}) {
     return body;
   }
   const message = (isPlainObject(body) && typeof body.message === "string" && body.message) || `HTTP ${response.status}`;
-  if (response.status === 401 && auth) {
-    // A revoked device (perhaps a lost one): forget the token and the cached ledger data; the
-    // overlay then asks to reconnect. Queued logs stay, to be delivered after pairing again.
-    if (stored && options.token === undefined) await forgetToken(token);
-    throw new ApiError("unauthorized", message, 401, body);
+  if (response.status === 401) {
+    const bearer = authChallenges(response.headers.get("WWW-Authenticate")).filter((c) => c.scheme === "bearer");
+    if (auth && bearer.some((c) => c.params.error?.toLowerCase() === "invalid_token")) {
+      // A revoked device (perhaps a lost one): forget the token and the cached ledger data; the
+      // overlay then asks to reconnect. Queued logs stay, to be delivered after pairing again.
+      if (stored && options.token === undefined) await forgetToken(token);
+      throw new ApiError("unauthorized", message, 401, body);
+    }
+    // Not our server refusing the token: a proxy or single sign-on gateway in front of it, which
+    // pairing again would not get past. The token, the cache and the outbox stay.
+    if (auth && bearer.length && bearer.every((c) => !c.params.error)) {
+      throw new ApiError("challenged", "The server got no token from this browser (HTTP 401): a proxy in front of it may remove the Authorization header", 401, body);
+    }
+    if (auth || !bearer.length) throw new ApiError("challenged", "The server (or a proxy in front of it) asked for other credentials (HTTP 401)", 401, body);
   }
   if ([502, 503, 504].includes(response.status)) throw new ApiError("offline", `${server} is not answering (${response.status})`, response.status, body);
   throw new ApiError(response.status >= 500 ? "server" : "client", message, response.status, body);
+}
+
+// A WWW-Authenticate header's challenges (RFC 9110 11.6.1), schemes and parameter names in
+// lower case: 'Basic realm="x", Bearer error=invalid_token' -> [{scheme: "basic", params: {realm:
+// "x"}}, {scheme: "bearer", params: {error: "invalid_token"}}]. Reading stops at anything else.
+const CHALLENGE_PART = /[\s,]*(?:([\w!#$%&'*+.^`|~-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[\w!#$%&'*+.^`|~-]+)|([\w!#$%&'*+.^`|~/-]+=*)(?=[\s,]|$))/y;
+function authChallenges(header) {
+  const text = String(header || "");
+  const challenges = [];
+  CHALLENGE_PART.lastIndex = 0;
+  let match;
+  while (CHALLENGE_PART.lastIndex < text.length && (match = CHALLENGE_PART.exec(text))) {
+    const [whole, name, value, bare] = match;
+    const current = challenges[challenges.length - 1];
+    if (name !== undefined) {
+      if (!current) break; // a parameter before any scheme
+      const unquoted = value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, "$1") : value;
+      current.params[name.toLowerCase()] ??= unquoted;
+    } else if (current && !current.token68 && !Object.keys(current.params).length && !whole.includes(",")) {
+      current.token68 = bare; // "Negotiate abc==": the scheme's data, not a scheme
+    } else if (/^[\w!#$%&'*+.^`|~-]+$/.test(bare)) {
+      challenges.push({ scheme: bare.toLowerCase(), params: {} });
+    } else break;
+  }
+  return challenges;
 }
 
 function forgetToken(token) {

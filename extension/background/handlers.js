@@ -88,7 +88,8 @@ async function handleLookup(msg, sender) {
     syncChanges().catch(() => {});
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    // A 401 has just forgotten the token and marked it revoked (as the options page shows it).
+    // A refused token has just been forgotten and marked revoked (as the options page shows it).
+    // Any other 401 (challenged) is an error the card shows as it is: the token stays.
     if (err.kind === "unauthorized" || err.kind === "unconfigured") view = { state: "unconfigured", revoked: (await getSettings()).revoked };
     else if (err.kind === "offline") {
       const cached = await cacheGet(keys);
@@ -256,7 +257,10 @@ async function pairWith(server, code) {
   try {
     body = await apiRequest("POST", "/api/v1/pair", { server, auth: false, body: { code, device_name: deviceName } });
   } catch (err) {
-    if (err instanceof ApiError) return { ok: false, state: err.kind === "offline" ? "offline" : "codeRefused", server, error: err.message, status: err.status };
+    if (err instanceof ApiError) {
+      const state = err.kind === "offline" || err.kind === "challenged" ? err.kind : "codeRefused";
+      return { ok: false, state, server, error: err.message, status: err.status };
+    }
     throw err;
   }
   if (!isPlainObject(body) || typeof body.token !== "string" || !body.token) return { ok: false, state: "error", error: "the server sent no token" };
@@ -327,8 +331,9 @@ function savePrefs(input) {
 }
 
 // The connection's state, for the options page: connected, offline (the server does not answer),
-// revoked (the server refused the saved token, now forgotten), refused (a typed token), unconfigured
-// (no token) or error (anything else).
+// revoked (the server refused the saved token, now forgotten), refused (a typed token), challenged
+// (a 401 that did not refuse the token: a proxy in front of the server; the token stays),
+// unconfigured (no token) or error (anything else).
 async function handleTestConnection(msg) {
   const settings = await getSettings();
   let server;
@@ -356,6 +361,7 @@ async function handleTestConnection(msg) {
       return { ok: false, state: "revoked", reachable: true, server, deviceName: settings.deviceName, error: err.message };
     }
     if (err.kind === "unauthorized") return { ok: false, state: "refused", reachable: true, server, error: "The server refused this token (revoked or mistyped)" };
+    if (err.kind === "challenged") return { ok: false, state: "challenged", server, error: err.message };
     const offline = err.kind === "offline";
     return { ok: false, state: offline ? "offline" : "error", reachable: !offline, server, error: err.message };
   }

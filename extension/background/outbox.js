@@ -66,6 +66,7 @@ async function runFlush() {
   const list = await outboxList();
   let delivered = 0;
   let unattended = 0; // delivered without anyone waiting (queued earlier): overlays should refresh
+  let stoppedBy = null; // why the pass left logs queued, for whoever asked for it
   if (settings.token) {
     for (const entry of list) {
       inFlight.add(entry.key);
@@ -77,7 +78,10 @@ async function runFlush() {
         if (!waiting.has(entry.key)) unattended++;
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
-        if (err.retryable || err.kind === "unauthorized" || err.kind === "unconfigured") {
+        // Worth another try later, in the same order: a 401 from a proxy in front of the server
+        // (challenged) too, as the log itself is not what was refused.
+        if (err.retryable || ["unauthorized", "challenged", "unconfigured"].includes(err.kind)) {
+          stoppedBy = err.message;
           await outboxMutate((l) => {
             const e = l.find((x) => x.key === entry.key);
             if (e) Object.assign(e, { attempts: e.attempts + 1, lastError: err.message, lastTry: Date.now() });
@@ -95,7 +99,7 @@ async function runFlush() {
   }
   if (unattended) refreshTabs();
   const pending = (await outboxList()).length;
-  return { delivered, pending };
+  return stoppedBy ? { delivered, pending, error: stoppedBy } : { delivered, pending };
 }
 
 async function sendEntry(entry) {

@@ -84,6 +84,10 @@ function showResult(res) {
   } else if (state === "revoked") {
     const device = res.deviceName ? ` (“${res.deviceName}”)` : "";
     setStatus("revoked", `Disconnected: ${server} revoked this browser${device}`, `To use Strong Ties here again, ${CONNECT_HINT}`);
+  } else if (state === "challenged") {
+    // A 401 that did not refuse the token: pairing again would not help, the proxy has to change.
+    const kept = hasToken ? "This browser stays connected and its logs wait here. " : "";
+    setStatus("error", res.error, `${kept}Ask whoever runs the proxy in front of ${server} to let the extension’s requests to /api/ through: Strong Ties checks them itself.`);
   } else if (state === "unconfigured") {
     setStatus("unconfigured", "Not connected yet", `${res.reachable ? `${server} answers. ` : ""}To connect, ${CONNECT_HINT}`);
   } else if (state === "needsPairing") {
@@ -133,7 +137,8 @@ permissionEl.querySelector("button").addEventListener("click", () => requestPerm
 
 form.querySelector('[data-action="flush"]').addEventListener("click", async () => {
   const res = await send({ type: "flushOutbox" });
-  document.getElementById("queue").textContent = res && typeof res.delivered === "number" ? `Sent ${res.delivered}; ${res.pending} still waiting.` : "Could not send now.";
+  const why = res && res.error ? ` ${res.error.replace(/\.$/, "")}.` : "";
+  document.getElementById("queue").textContent = res && typeof res.delivered === "number" ? `Sent ${res.delivered}; ${res.pending} still waiting.${why}` : "Could not send now.";
 });
 
 form.querySelector('[data-action="disconnect"]').addEventListener("click", async () => {

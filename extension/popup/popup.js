@@ -37,7 +37,7 @@ $("options").addEventListener("click", (e) => {
     $("band").textContent = `${tie.band} · top ${tie.layer}`;
     note.textContent = t.stale ? "Last known score (server unreachable)." : "";
   } else {
-    note.textContent = t.state === "unknown" ? "Not in your ledger yet." : t.state === "offline" ? "Server unreachable." : "";
+    note.textContent = t.state === "unknown" ? "Not in your ledger yet." : t.state === "offline" ? "Server unreachable." : t.state === "error" ? String(t.error || "") : "";
   }
   if (state.pending) note.textContent += ` ${state.pending} log(s) waiting.`;
   if ((t.state === "unknown" || t.state === "known") && Array.isArray(t.identities) && t.identities.length) {
