@@ -9,8 +9,11 @@ with a pairing code, as a user would.
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
+from harness.firefox import UNGRANTED_HOST
+from harness.gate import Gate
 from harness.net import wait_until
 from harness.scenarios import (
     ANA,
@@ -194,3 +197,44 @@ def test_connection_survives_a_firefox_restart(fx, ov, live_api):
     route_all(fx)
     fx.navigate(JANE_URL)
     assert_shows(ov, live_api, JANE)
+
+
+def test_without_the_host_permission_the_servers_refusals_still_read_right(
+    firefox_factory, live_api, shot
+):
+    """A server whose host permission the person did not grant: the background's requests to it
+    are CORS requests, which read only the headers the server exposes. WWW-Authenticate is one, so
+    a 401 that is no refusal of the token (here a proxy dropped it on the way) keeps the browser
+    connected, and the server's refusal of a revoked token still disconnects it."""
+    seed_people(live_api)
+    plain = firefox_factory()
+    route_all(plain)
+    gate = Gate(live_api.url)
+    try:
+        name = f"no-host-permission-{uuid.uuid4().hex[:8]}"
+        server = gate.url_at(UNGRANTED_HOST)
+        assert not any(UNGRANTED_HOST in p for p in plain.host_permissions())
+        plain.configure(server, token=live_api.create_token(name))
+        ov = plain.overlay()
+        plain.navigate(JANE_URL)
+        assert_shows(ov, live_api, JANE)
+        assert any(o.startswith("moz-extension://") for o in gate.origins), gate.origins
+
+        gate.strip_authorization()  # the server answers 401 `Bearer realm="strongties"` itself
+        plain.reload()
+        ov.wait_for_state("error")
+        assert ov.field("message").startswith("The server got no token from this browser")
+        ov.screenshot(shot("token-dropped"))
+
+        gate.pass_through()
+        plain.reload()
+        assert_shows(ov, live_api, JANE)
+        devices = live_api.get_json("/api/v1/devices")["devices"]
+        device = next(d for d in devices if d["name"] == name)
+        live_api.request("DELETE", f"/api/v1/devices/{device['id']}").raise_for_status()
+        plain.reload()
+        ov.wait_for_state("unconfigured")
+        assert "revoked" in ov.field("message")
+        ov.screenshot(shot("revoked"))
+    finally:
+        gate.close()

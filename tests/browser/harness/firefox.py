@@ -124,6 +124,12 @@ def extension_gecko_id(extension_dir: Path = EXTENSION_DIR) -> str:
         ) from None
 
 
+# A server's host name outside the extension's host permissions (resolved to 127.0.0.1 like the
+# site hosts): the background's requests to it are CORS requests, as to any server whose
+# permission the person has not granted.
+UNGRANTED_HOST = "ledger.strongties.test"
+
+
 def profile_prefs(
     gecko_id: str, uuid: str = EXTENSION_UUID, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -136,7 +142,7 @@ def profile_prefs(
             # Keep storage and UUID when the temporary add-on goes away at shutdown (restart tests).
             "extensions.webextensions.keepStorageOnUninstall": True,
             "extensions.webextensions.keepUuidOnUninstall": True,
-            "network.dns.localDomains": ",".join(SITE_HOSTS),
+            "network.dns.localDomains": ",".join((*SITE_HOSTS, UNGRANTED_HOST)),
             "xpinstall.signatures.required": False,
             "extensions.autoDisableScopes": 0,
             "extensions.enabledScopes": 5,
