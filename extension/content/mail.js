@@ -2,7 +2,10 @@
 // What the mail adapters (Gmail, Outlook) share: reading addresses, and senders nobody keeps a
 // tie with.
 ST.mail = (() => {
-  const EMAIL_RE = /[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/;
+  const EMAIL = /[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/.source;
+  // An address, or one that is only a display name followed by the address ("ceo@bank.example"
+  // <x@mallory.example>): then the second is the sender's.
+  const EMAIL_RE = new RegExp(`(${EMAIL})(?:"?\\s*<(${EMAIL})>)?`);
   // Robots (no-reply, notifications, bounces) and list addresses (Google Groups, groups.io,
   // mailman's -request / -bounces): nobody is reachable there.
   const ROBOT =
@@ -14,10 +17,10 @@ ST.mail = (() => {
   return {
     EMAIL_RE,
 
-    // The first address in s, lowercased; null if there is none.
+    // The first address in s (as EMAIL_RE reads it), lowercased; null if there is none.
     email(s) {
       const m = String(s || "").match(EMAIL_RE);
-      return m ? m[0].toLowerCase() : null;
+      return m ? (m[2] || m[1]).toLowerCase() : null;
     },
 
     // "A sender with my name, not writing to me, is me" (a send-as alias, another address of mine);

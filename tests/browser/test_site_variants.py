@@ -12,7 +12,8 @@ Outlook in another language, its deeplink URL forms, its newer host outlook.clou
 message I sent (also before the account menu was ever opened: my name is in the title), one sent
 from a shared mailbox I opened (its address is in the URL), one a delegate sent on behalf of its
 sender (the person is the sender), and conversations whose newest message is open, on top or on
-bottom (the person is in that one).
+bottom (the person is in that one). A sender whose display name is someone else's address
+(spoofing) gets a card under the real address, named by it, on Gmail and on Outlook.
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -165,6 +166,27 @@ def outlook_ref(item: str) -> str:
 
 
 LENA_OPEN = "Lena Fischer · Available · Disponible"  # open to work, in the name: still a person
+
+# Spoofing: a display name that is someone else's address ("priya.shah@contoso.example"
+# <p.shah@mallory.example>). The person is the real address, shown as it is.
+SPOOFER = {"name": "p.shah@mallory.example", "email": "p.shah@mallory.example"}
+PRIYA_SHOWN = (
+    '<span class="gD" email="Priya.Shah@contoso.example" name="Priya Shah" '
+    'data-hovercard-id="Priya.Shah@contoso.example">Priya Shah</span> <span class="go">'
+    '<span aria-hidden="true">&lt;</span>Priya.Shah@contoso.example'
+)
+PRIYA_SPOOFED = (
+    '<span class="gD" email="p.shah@mallory.example" name="priya.shah@contoso.example" '
+    'data-hovercard-id="p.shah@mallory.example">priya.shah@contoso.example</span> <span class="go">'
+    '<span aria-hidden="true">&lt;</span>p.shah@mallory.example'
+)
+# Outlook.com's header: the name, then the address as text; in German, in a button's label.
+MARIA_SHOWN = (
+    'PersonaName-482">María García</span> <span class="meta">&lt;maria.garcia@outlook.example&gt;'
+)
+LUKAS_SHOWN = (
+    'aria-label="Von: Lukas Becker &lt;lukas.becker@contoso.example&gt;">Lukas Becker</button>'
+)
 
 SHOWS = (
     Shows(
@@ -364,6 +386,14 @@ SHOWS = (
         ),
     ),
     Shows(
+        "gmail-sender-name-is-another-address",
+        "gmail-thread",
+        GMAIL_URL,
+        SPOOFER,
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=((PRIYA_SHOWN, PRIYA_SPOOFED),),
+    ),
+    Shows(
         "outlook-live-localized-pane",
         "outlook-message-localized",
         f"https://outlook.live.com/mail/0/inbox/id/{ITEM_LIVE}",
@@ -515,6 +545,33 @@ SHOWS = (
                 ).replace("Sofia Rossi", "Alex Morgan"),
             ),
             (TO_ALEX, 'To: <span title="sofia.rossi@fabrikam.example">Sofia Rossi</span>'),
+        ),
+    ),
+    Shows(
+        "outlook-live-sender-name-is-another-address",
+        "outlook-message-live",
+        "https://outlook.live.com/mail/0/inbox/id/AQQkADAwATY3ZmYAZS1lNjQ2LTg5ZTQtMDACLTAwCgAQAJ%2FvE2L",
+        {"name": "m.garcia@mallory.example", "email": "m.garcia@mallory.example"},
+        edits=(
+            (
+                MARIA_SHOWN,
+                'PersonaName-482">maria.garcia@outlook.example</span> <span class="meta">'
+                "&lt;m.garcia@mallory.example&gt;",
+            ),
+        ),
+    ),
+    Shows(
+        "outlook-localized-sender-label-name-is-another-address",
+        "outlook-message-localized",
+        f"https://outlook.live.com/mail/0/inbox/id/{ITEM_LIVE}",
+        {"name": "l.becker@mallory.example", "email": "l.becker@mallory.example"},
+        ref=outlook_ref(ITEM_LIVE),
+        edits=(
+            (
+                LUKAS_SHOWN,
+                'aria-label="Von: lukas.becker@contoso.example &lt;l.becker@mallory.example&gt;">'
+                "lukas.becker@contoso.example</button>",
+            ),
         ),
     ),
 )

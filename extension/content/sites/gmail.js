@@ -52,11 +52,12 @@ ST.adapter = (() => {
     return mine;
   }
 
+  // A name holding an address ("ceo@bank.example" <x@mallory.example>) is not shown.
   function person(el) {
     const email = el && ST.mail.email(el.getAttribute("email"));
     if (!email) return null;
     const name = ST.clean(el.getAttribute("name") || el.textContent, 200);
-    return { email, name: name && !name.includes("@") ? name : name || email };
+    return { email, name: name && !name.includes("@") ? name : email };
   }
 
   function parse(m) {

@@ -44,7 +44,7 @@ ST.adapter = (() => {
   function emailsOf(el) {
     const raw = ["title", "aria-label", "data-email", "href"].map((a) => el.getAttribute(a) || "").join(" ");
     const attrs = ST.decoded(raw) ?? raw; // mailto:name%40example.com
-    return [...attrs.matchAll(EMAILS)].map((m) => m[0].toLowerCase());
+    return [...attrs.matchAll(EMAILS)].map((m) => (m[2] || m[1]).toLowerCase());
   }
 
   // The from lines of the pane's messages, outside any list; without any, its first persona (the
@@ -90,20 +90,26 @@ ST.adapter = (() => {
 
   // The sender: name from the from line; address from it or, up to 4 levels out, from what comes
   // before it (an avatar's label, the text beside the name), never from a header line after it
-  // (To, Cc) or the message. `own`: the address is on the from line itself.
+  // (To, Cc) or the message. `own`: the address is on the from line itself. One in the text out of
+  // angle brackets may be the display name: it counts only failing any other.
   function sender(line) {
     const after = following(line);
     let scope = line;
     let level = 0;
     let email = null;
+    let bare = null;
     for (;;) {
       const addressed = [...scope.querySelectorAll(ADDRESSED)];
       if (level > 0 && (addressed.some(after) || scope.querySelector(BODY))) break;
-      email = [scope, ...addressed].filter((el) => el.matches(ADDRESSED) && !after(el)).flatMap(emailsOf)[0] || ST.mail.email((scope.textContent || "").slice(0, 400));
+      const text = (scope.textContent || "").slice(0, 400);
+      const t = ST.mail.email(text);
+      email = [scope, ...addressed].filter((el) => el.matches(ADDRESSED) && !after(el)).flatMap(emailsOf).find((e) => e !== bare?.[0]) || (t !== bare?.[0] && text.toLowerCase().includes(`<${t}>`) && t);
+      bare ||= t && [t, scope, level];
       if (email || level >= 4 || scope === pane || !scope.parentElement || scope.parentElement === pane) break;
       scope = scope.parentElement;
       level++;
     }
+    if (!email && bare) [email, scope, level] = bare;
     const nameEl = NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) || line;
     let text = nameEl.textContent || "";
     // "Kim Lee on behalf of Daniel Okafor": Kim, a delegate, sent Daniel's mail (replies go to
