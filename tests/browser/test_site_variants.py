@@ -187,6 +187,17 @@ MARIA_SHOWN = (
 LUKAS_SHOWN = (
     'aria-label="Von: Lukas Becker &lt;lukas.becker@contoso.example&gt;">Lukas Becker</button>'
 )
+# Gmail without the email attributes: the address in the hover card's id, or only in the text
+# beside the name.
+NO_EMAIL_ATTRIBUTES = tuple(
+    (f' email="{a}"', "")
+    for a in ("alex.morgan@example.com", "Priya.Shah@contoso.example", "tom.baker@fabrikam.example")
+)
+PRIYA_NAME_ONLY = PRIYA_SHOWN.replace(
+    ' email="Priya.Shah@contoso.example" name="Priya Shah" '
+    'data-hovercard-id="Priya.Shah@contoso.example"',
+    "",
+)
 
 SHOWS = (
     Shows(
@@ -392,6 +403,23 @@ SHOWS = (
         SPOOFER,
         ref="gmail:18d4f2b7a1c2d3e4",
         edits=((PRIYA_SHOWN, PRIYA_SPOOFED),),
+    ),
+    Shows(
+        "gmail-no-email-attributes-reply-from-me",
+        "gmail-thread-reply-from-me",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2c0ffee0001",
+        initiated_by="me",
+        edits=NO_EMAIL_ATTRIBUTES,
+    ),
+    Shows(
+        "gmail-sender-address-only-beside-the-name",
+        "gmail-thread",
+        GMAIL_URL,
+        {**PRIYA, "name": "Priya Shah"},
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=((PRIYA_SHOWN, PRIYA_NAME_ONLY),),
     ),
     Shows(
         "outlook-live-localized-pane",

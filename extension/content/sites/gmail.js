@@ -5,6 +5,7 @@
 ST.adapter = (() => {
   const FOLDERS = new Set(["inbox", "all", "sent", "starred", "snoozed", "imp", "drafts", "spam", "trash", "scheduled", "chats", "outbox"]);
   const NESTED = new Set(["search", "label", "category", "advanced-search"]);
+  const CHIPS = ".hb :is(span[email], span.g2)"; // recipients
   let openMessage = null;
   // My address as this account's main window last showed it (remembered by the background).
   const account = (/^\/mail\/u\/([^/]{1,100})\//.exec(location.pathname) || [null, "0"])[1]; // "1", or an address
@@ -44,7 +45,7 @@ ST.adapter = (() => {
     const shown = /^[^\s@]+@[^\s@]+$/.test(titled) ? titled.toLowerCase() : ST.mail.email(label);
     if (shown && shown !== remembered) ST.send({ type: "gmailAccount", account, address: (remembered = shown) });
     const mine = new Set([shown || remembered]);
-    for (const m of messages) for (const chip of m.el.querySelectorAll('.hb span[email][name="me" i]')) mine.add(ST.mail.email(chip.getAttribute("email")));
+    for (const m of messages) for (const chip of m.el.querySelectorAll(`${CHIPS}[name="me" i]`)) mine.add(person(chip)?.email);
     mine.delete(null);
     mine.delete(undefined);
     const myName = ST.clean((/[:：]\s*([^:：(（]+?)\s*[(（]/.exec(label) || [])[1]).toLowerCase(); // also full-width
@@ -52,17 +53,18 @@ ST.adapter = (() => {
     return mine;
   }
 
-  // A name holding an address ("ceo@bank.example" <x@mallory.example>) is not shown.
+  // The address: the email attribute, else the hover card's id, else the "<address>" beside the
+  // name. A name holding an address ("ceo@bank.example" <x@mallory.example>) is not shown.
   function person(el) {
-    const email = el && ST.mail.email(el.getAttribute("email"));
+    const email = el && [el.getAttribute("email"), el.getAttribute("data-hovercard-id"), el.parentElement.querySelector(":scope > .go")?.textContent].map(ST.mail.email).find(Boolean);
     if (!email) return null;
     const name = ST.clean(el.getAttribute("name") || el.textContent, 200);
     return { email, name: name && !name.includes("@") ? name : email };
   }
 
   function parse(m) {
-    const from = person(m.querySelector("span.gD[email]") || m.querySelector("td.gF span[email]"));
-    const to = [...m.querySelectorAll(".hb span[email]")].map(person).filter(Boolean);
+    const from = person(m.querySelector("span.gD") || m.querySelector("td.gF span[email]"));
+    const to = [...m.querySelectorAll(CHIPS)].map(person).filter(Boolean);
     const id = m.getAttribute("data-legacy-message-id") || (m.getAttribute("data-message-id") || "").replace(/^#/, "");
     return { el: m, from, to, id };
   }
