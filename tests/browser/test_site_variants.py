@@ -1061,6 +1061,42 @@ def test_a_gmail_popout_knows_me_from_the_accounts_main_window(chromium, tab, li
     assert logged["external_ref"] == "gmail:18d4f2c0ffee0001"
 
 
+# A mailbox delegated to account 4 (an assistant reading their manager's mail): Gmail serves it
+# under the account's own path, /mail/u/4/d/<opaque id>/, its title naming the manager's address.
+DELEGATED = "https://mail.google.com/mail/u/4/d/AEoRXRTq7sLmZ0aBcDeFgHiJkLmN_x-9pQ/#inbox/FMfcgzQZTkGgWqMcbNqxHnKDnFvWzjLq"
+MANAGER = "olivia.reed@example.com"
+
+
+def test_a_gmail_popout_is_not_told_me_by_a_mailbox_delegated_to_the_account(
+    chromium, tab, live_api
+):
+    """Account 4's main window, then the mailbox delegated to it (another address, its own
+    mail): the account's pop-out of a thread whose last message is mine, showing neither my
+    address nor a "to me" chip, still gets the person I wrote to, not me."""
+    forget(live_api, PRIYA)
+    main = account(GMAIL_URL, 4)
+    serve(chromium, main, "gmail-thread")
+    chromium.open(main, tab)
+    chromium.overlay(tab).wait_for_state("unknown")
+    serve(
+        chromium,
+        DELEGATED,
+        html=edited(
+            "gmail-thread", {GMAIL_TITLE: GMAIL_TITLE.replace("alex.morgan@example.com", MANAGER)}
+        ),
+    )
+    chromium.open(DELEGATED, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown")
+    assert ov.field("name") == PRIYA["name"], ov.describe()
+    popout = account(POPOUT, 4)
+    serve(chromium, popout, html=edited("gmail-thread-reply-from-me", REPLY_FROM_ME_NO_ME))
+    chromium.open(popout, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown")
+    assert ov.field("name") == PRIYA["name"], ov.describe()
+
+
 def cut(html: str, start: str, end: str) -> str:
     """The part of ``html`` from ``start`` up to and including the first ``end`` after it."""
     part = html[html.index(start) :]

@@ -8,7 +8,9 @@ ST.adapter = (() => {
   const CHIPS = ".hb :is(span[email], span.g2)"; // recipients
   let openMessage = null;
   // My address as this account's main window last showed it (remembered by the background).
-  const account = (/^\/mail\/u\/([^/]{1,100})\//.exec(location.pathname) || [null, "0"])[1]; // "1", or an address
+  // "1", or an address (/mail/u/1/, its pop-outs too); a mailbox delegated to it, /mail/u/1/d/<id>/,
+  // is another account ("1+d+<id>"): its address is not mine.
+  const account = location.pathname.replace(/^\/mail\/(u\/)?|\/(popout)?$/g, "").replaceAll("/", "+") || "0";
   let remembered = null;
   const prepared = ST.send({ type: "gmailAccount", account }).then((r) => (remembered = r && r.address));
 
