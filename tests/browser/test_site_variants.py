@@ -198,6 +198,8 @@ PRIYA_NAME_ONLY = PRIYA_SHOWN.replace(
     'data-hovercard-id="Priya.Shah@contoso.example"',
     "",
 )
+# Delegates in the languages Outlook is used in most, and names written "Last, First".
+DANIEL_LAST_FIRST = {**DANIEL, "name": "Okafor, Daniel"}
 
 SHOWS = (
     Shows(
@@ -600,6 +602,38 @@ SHOWS = (
                 'aria-label="Von: lukas.becker@contoso.example &lt;l.becker@mallory.example&gt;">'
                 "lukas.becker@contoso.example</button>",
             ),
+        ),
+    ),
+    Shows(
+        "outlook-sent-on-behalf-of-in-portuguese-last-first",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        DANIEL_LAST_FIRST,
+        ref=outlook_ref(ITEM_PATH),
+        edits=(
+            (
+                DANIEL_SENDS,
+                KIM_SENDS.replace("Kim Lee", "Lee, Kim")
+                + " em nome de "
+                + DANIEL_SENDS.replace("Daniel Okafor", "Okafor, Daniel"),
+            ),
+            ("To: ", "Para: "),
+        ),
+    ),
+    Shows(
+        "outlook-sent-by-me-swedish-last-first",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        {**AMARA, "name": "Nwosu, Amara"},
+        ref=outlook_ref(ITEM_SENT),
+        initiated_by="me",
+        edits=(
+            ("To: <span", "Till: <span"),
+            (">Amara Nwosu</span>", ">Nwosu, Amara</span>"),
+            ("Cc: <span", "Kopia: <span"),
+            ("Mail - Alex Morgan - Outlook", "E-post – Morgan, Alex – Outlook"),
+            (">Alex Morgan</span>", ">Morgan, Alex</span>"),
+            (ACCOUNT_MENU, ""),
         ),
     ),
 )

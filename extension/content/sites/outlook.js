@@ -17,7 +17,7 @@ ST.adapter = (() => {
   ];
   const ADDRESSED = '[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]';
   const EMAILS = new RegExp(ST.mail.EMAIL_RE, "g");
-  const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|per conto di|namens)\s/i;
+  const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|em nome de|per conto di|namens|w imieniu|på vegne a[fv]|от имени)\s/i;
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
   const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
   let pane = null;
