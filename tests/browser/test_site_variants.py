@@ -198,6 +198,28 @@ PRIYA_NAME_ONLY = PRIYA_SHOWN.replace(
     'data-hovercard-id="Priya.Shah@contoso.example"',
     "",
 )
+# Gmail's reading pane below the list (split view): the list's rows name other people.
+SPLIT_LIST = (
+    '<div role="main">\n<table class="F" role="grid"><tbody>'
+    + "".join(
+        f'<tr class="zA{sel}" role="row"><td class="yX xY"><span class="zF" email="{e}" '
+        f'name="{n}" data-hovercard-id="{e}">{n}</span></td><td>{t}</td></tr>'
+        for sel, e, n, t in (
+            ("", "tom.baker@fabrikam.example", "Tom Baker", "Tickets for the 9th"),
+            (" x7", "Priya.Shah@contoso.example", "Priya Shah", "Dinner in Lisbon next month?"),
+            ("", "chen.wei@fabrikam.example", "Chen Wei", "Re: Q3 supplier review"),
+        )
+    )
+    + "</tbody></table>"
+)
+# Gmail in Hebrew: right to left, the account's label with right-to-left marks around my name.
+HEBREW = (
+    ('<html lang="en">', '<html lang="iw" dir="rtl">'),
+    (GMAIL_TITLE, GMAIL_TITLE.replace("Dinner in Lisbon next month?", "ארוחת ערב בליסבון?")),
+    ("Google Account: Alex Morgan (", "חשבון Google:\u200f Alex Morgan\u200f ("),
+    ('<div class="hb">to ', '<div class="hb">אל '),
+    (ALIAS_TO_ME, ALIAS_TO_ME.replace('name="me"', 'name="Alex Morgan"')),
+)
 # Delegates in the languages Outlook is used in most, and names written "Last, First".
 DANIEL_LAST_FIRST = {**DANIEL, "name": "Okafor, Daniel"}
 
@@ -397,6 +419,24 @@ SHOWS = (
                 TO_ME.replace('name="Alex Morgan"', 'name="me"').replace(">Alex Morgan<", ">me<"),
             ),
         ),
+    ),
+    Shows(
+        "gmail-split-view-reading-pane-below-the-list",
+        "gmail-thread",
+        GMAIL_URL,
+        PRIYA,
+        headline="Dinner in Lisbon next month?",
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=(('<div role="main">', SPLIT_LIST),),
+    ),
+    Shows(
+        "gmail-hebrew-right-to-left-reply-from-my-alias",
+        "gmail-thread-reply-from-alias",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2c0ffee00a1",
+        initiated_by="me",
+        edits=HEBREW,
     ),
     Shows(
         "gmail-sender-name-is-another-address",
