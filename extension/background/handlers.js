@@ -209,8 +209,9 @@ function handleUndo(msg) {
   return submitUndo(msg.id);
 }
 
-// Each signed-in Gmail account's address (/mail/u/N/, or /mail/u/<address>/), as its main window
-// shows it: a thread popped out into a window of its own may show neither.
+// Each signed-in Gmail account's address (/mail/u/N/, or /mail/u/<address>/; a mailbox delegated
+// to it, /mail/u/N/d/<id>/, apart), as its main window shows it: a thread popped out into a
+// window of its own may show neither.
 async function handleGmailAccount(msg, sender) {
   const account = String(msg.account);
   if (originOf(sender.url || "") !== "https://mail.google.com" || !/^[\w.@+-]{1,100}$/.test(account)) return { address: null };
