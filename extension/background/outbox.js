@@ -82,6 +82,8 @@ async function runFlush() {
         // (challenged) too, as the log itself is not what was refused.
         if (err.retryable || ["unauthorized", "challenged", "unconfigured"].includes(err.kind)) {
           stoppedBy = err.message;
+          // Not a server out of reach: the card says why the log waits.
+          if (waiting.has(entry.key) && !err.retryable) results.set(entry.key, { queued: true, error: err.message });
           await outboxMutate((l) => {
             const e = l.find((x) => x.key === entry.key);
             if (e) Object.assign(e, { attempts: e.attempts + 1, lastError: err.message, lastTry: Date.now() });
@@ -144,8 +146,8 @@ async function submitLog(id, body, keys, name, byId = null) {
   const key = `put:${id}`;
   const result = await enqueueAndWait({ key, op: "put", id, body, byId, keys, name });
   if (result && result.ok) return { status: "sent", id, ...pick(result.data) };
-  if (result) return { status: "error", id, message: result.error };
-  return { status: "queued", id, pending: await pendingFor(keys) };
+  if (result && !result.queued) return { status: "error", id, message: result.error };
+  return { status: "queued", id, pending: await pendingFor(keys), reason: result?.error };
 }
 
 // Undo: a queued log that is not on the wire is dropped; anything else gets a queued DELETE.
@@ -158,7 +160,7 @@ async function submitUndo(id) {
   if (dropped) return { status: "undone", id, local: true, pending: await pendingFor(dropped.keys) };
   const result = await enqueueAndWait({ key: `delete:${id}`, op: "delete", id, body: null, keys: [], name: "" });
   if (result && result.ok) return { status: "undone", id, ...pick(result.data) };
-  if (result) return { status: "error", id, message: result.error };
+  if (result && !result.queued) return { status: "error", id, message: result.error };
   return { status: "queued", id };
 }
 

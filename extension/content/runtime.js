@@ -211,7 +211,7 @@
     const repeat = res.status === "sent" && res.interaction?.id && res.interaction.id !== res.id;
     lastLogId = repeat ? null : res.id;
     if (res.status === "sent") render({ ...view, state: "known", contact: res.contact, tie: res.tie, linkable: false, optimistic: false, stale: false, pending: 0, message: "" });
-    else render({ ...view, state: "offline", stale: true, pending: res.pending, message: "Saved in this browser; it is sent when the server is back." });
+    else render({ ...view, state: "offline", stale: true, pending: res.pending, message: res.reason ? `Saved in this browser, not sent: ${res.reason}` : "Saved in this browser; it is sent when the server is back." });
     O.showUndo(repeat ? "Already logged" : res.status === "sent" ? "Logged ✓" : "Saved ✓", !repeat);
   }
 

@@ -101,6 +101,7 @@ def test_a_proxy_asking_for_its_own_credentials_leaves_the_browser_connected(
     gate.refuse(401, {"WWW-Authenticate": 'Basic realm="Corporate sign-in", charset="UTF-8"'})
     ov.click("log")
     ov.wait_for_field("pending", "1 pending")
+    assert ov.field("message") == f"Saved in this browser, not sent: {ASKED}"
     tab.reload()
     ov.wait_for_state("error")
     assert ov.field("message") == ASKED

@@ -191,6 +191,7 @@ def test_offline_log_is_queued_and_delivered_once(chromium, tab, live_api, shot)
         ov.click("log")
         ov.wait_for_state("offline")
         ov.wait_for_field("pending", "1 pending")
+        assert ov.field("message") == "Saved in this browser; it is sent when the server is back."
         ov.screenshot(shot("pending"))
         score_with_log = ov.field("score")
         assert score_with_log != score_before
