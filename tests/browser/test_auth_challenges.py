@@ -20,6 +20,7 @@ from harness.net import wait_until
 from harness.scenarios import (
     JANE,
     JANE_URL,
+    assert_queued_log_delivered,
     assert_shows,
     live_interactions,
     route_all,
@@ -153,13 +154,7 @@ def test_a_proxy_asking_for_its_own_credentials_leaves_the_browser_connected(
     # The proxy lets the extension through again: the card works, the log reaches the ledger.
     gate.pass_through()
     ov.click("retry")
-    wait_until(
-        lambda: len(live_interactions(api, JANE)) == len(before) + 1,
-        timeout=20,
-        message="the queued log never reached the server",
-    )
-    assert_shows(ov, api, JANE)
-    ov.wait_for(lambda: not ov.field("pending"), 10, "the pending chip to clear")
+    assert_queued_log_delivered(ov, api, JANE, len(before))
     assert storage(chromium, "outbox") == []
 
 

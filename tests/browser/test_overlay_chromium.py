@@ -29,6 +29,7 @@ from harness.scenarios import (
     XSS_INJECTED,
     XSS_PAYLOAD,
     XSS_URL,
+    assert_queued_log_delivered,
     assert_shows,
     live_interactions,
     log_by_click,
@@ -204,13 +205,7 @@ def test_offline_log_is_queued_and_delivered_once(chromium, tab, live_api, shot)
         live_api.start()
     # The next successful request (here: the lookup when the user comes back) flushes the outbox.
     tab.reload()
-    wait_until(
-        lambda: len(live_interactions(live_api, JANE)) == len(before) + 1,
-        timeout=20,
-        message="the queued log never reached the server",
-    )
-    assert_shows(ov, live_api, JANE)
-    ov.wait_for(lambda: not ov.field("pending"), 10, "the pending chip to clear")
+    assert_queued_log_delivered(ov, live_api, JANE, len(before))
     tab.reload()
     assert_shows(ov, live_api, JANE)
     time.sleep(1.5)

@@ -148,6 +148,20 @@ def log_by_click(
     return wait_until(added, timeout=10, message=message)
 
 
+def assert_queued_log_delivered(
+    ov: OverlayBase, api: LiveApi, person: dict[str, str], before: int
+) -> None:
+    """The log the browser kept reaches the ledger (``before`` + 1 interactions with ``person``),
+    and the card shows the server's tie again, its pending chip gone."""
+    wait_until(
+        lambda: len(live_interactions(api, person)) == before + 1,
+        timeout=20,
+        message="the queued log never reached the server",
+    )
+    assert_shows(ov, api, person)
+    ov.wait_for(lambda: not ov.field("pending"), 10, "the pending chip to clear")
+
+
 def assert_shows(
     ov: OverlayBase, api: LiveApi, person: dict[str, str], timeout: float = 15.0
 ) -> dict[str, Any]:
