@@ -1113,15 +1113,27 @@ def test_no_overlay_on_a_gmail_popout_it_cannot_read_safely(chromium, tab, url, 
     assert_no_card(chromium, tab)
 
 
-def test_a_gmail_popout_knows_me_from_the_accounts_main_window(chromium, tab, live_api):
-    """Account 3's main window shows my address; its pop-out of a thread whose last message is
-    mine shows neither my address nor a "to me" chip, and still gets the person I wrote to."""
+@pytest.mark.parametrize(
+    ("n", "title"),
+    [
+        pytest.param(3, GMAIL_TITLE, id="title"),
+        # Right-to-left interfaces may wrap the address in direction marks.
+        pytest.param(
+            9,
+            GMAIL_TITLE.replace("alex.morgan@example.com", "\u200falex.morgan@example.com\u200f"),
+            id="title-with-direction-marks",
+        ),
+    ],
+)
+def test_a_gmail_popout_knows_me_from_the_accounts_main_window(chromium, tab, live_api, n, title):
+    """The account's main window shows my address; its pop-out of a thread whose last message
+    is mine shows neither my address nor a "to me" chip, and still gets the person I wrote to."""
     forget(live_api, PRIYA)
-    main = account(GMAIL_URL, 3)
-    serve(chromium, main, "gmail-thread")
+    main = account(GMAIL_URL, n)
+    serve(chromium, main, html=edited("gmail-thread", {GMAIL_TITLE: title}))
     chromium.open(main, tab)
     chromium.overlay(tab).wait_for_state("unknown")
-    popout = account(POPOUT, 3)
+    popout = account(POPOUT, n)
     serve(chromium, popout, html=edited("gmail-thread-reply-from-me", REPLY_FROM_ME_NO_ME))
     chromium.open(popout, tab)
     ov = chromium.overlay(tab)

@@ -42,7 +42,7 @@ ST.adapter = (() => {
   // other addresses), and a send-as alias: my name (the button's) with another address, on a
   // message not sent to me (ST.mail.addSendersOfMyName).
   function myAddresses(messages) {
-    const titled = (document.title.split(" - ").slice(1, -1).at(-1) || "").trim();
+    const titled = ST.clean(document.title.split(" - ").slice(1, -1).at(-1)); // also direction marks
     const label = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]')?.getAttribute("aria-label") || "";
     const shown = /^[^\s@]+@[^\s@]+$/.test(titled) ? titled.toLowerCase() : ST.mail.email(label);
     if (shown && shown !== remembered) ST.send({ type: "gmailAccount", account, address: (remembered = shown) });
