@@ -27,6 +27,9 @@ def seeded(api, log):
     return {"cid": body["contact"]["id"], "iid": body["interaction"]["id"]}
 
 
+LONG_LOWERED = {"kind": "linkedin", "value": "İ" * 200}
+
+
 def put_body(**fields):
     return {"kind": "call", "contact_id": "{cid}", **fields}
 
@@ -190,6 +193,17 @@ BAD = [
         422,
         "identities",
     ),
+    # 200 characters, but 400 once lowercased ("İ" is "i" and a combining dot): longer than a
+    # slug may be, and than the database's identity column holds (a 500 on PostgreSQL).
+    ("post", "/api/v1/contacts", {"name": "X", "identities": [LONG_LOWERED]}, 422, "identities"),
+    (
+        "put",
+        "/api/v1/interactions/{new}",
+        {"kind": "call", "contact": {"name": "X", "identities": [LONG_LOWERED]}},
+        422,
+        "identities",
+    ),
+    ("post", "/api/v1/contacts/{cid}/identities", {"identities": [LONG_LOWERED]}, 422, "value"),
     ("patch", "/api/v1/contacts/{cid}", {"name": None}, 422, "name"),
     ("post", "/api/v1/pair", {}, 422, "code"),
     ("post", "/api/v1/pair", {"code": 12345}, 422, "code"),
@@ -205,6 +219,7 @@ BAD = [
     ("get", "/api/v1/contacts?page_size=100000", None, 422, "page_size"),
     ("get", "/api/v1/lookup?email=not-an-address", None, 422, "email"),
     ("get", "/api/v1/lookup?linkedin=", None, 422, "linkedin"),
+    ("get", "/api/v1/lookup?linkedin=" + "İ" * 200, None, 422, "linkedin"),
     ("get", "/api/v1/changes?since=-5", None, 422, "since"),
     # Unknown ids and routes.
     ("get", "/api/v1/contacts/999999", None, 404, None),

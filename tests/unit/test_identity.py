@@ -75,6 +75,14 @@ def test_composed_and_decomposed_forms_are_the_same_person():
     assert linkedin_slug(encoded) == composed
 
 
+def test_a_slug_is_at_most_200_characters_once_lowercased():
+    # "İ" lowercases to two characters ("i" and a combining dot above).
+    assert linkedin_slug("İ" * 100) == "i\u0307" * 100
+    for too_long in ("İ" * 101, "a" * 201, "İ" * 200):
+        with pytest.raises(IdentityError):
+            linkedin_slug(too_long)
+
+
 def test_non_latin_slugs():
     assert linkedin_slug("https://cn.linkedin.com/in/%E5%BC%A0%E4%BC%9F") == "张伟"
     assert linkedin_slug("https://www.linkedin.com/in/ΑΛΕΞΗΣ") == "αλεξης"
