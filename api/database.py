@@ -66,6 +66,9 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
+        # SQLite's lower() (which SQLAlchemy's ILIKE uses there) folds ASCII letters only: a
+        # search for "élodie" must find "Élodie", as it does on PostgreSQL.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
         if queue is not None:
             try:
                 record.info["writer_queue"] = os.open(queue, os.O_RDWR | os.O_CREAT, 0o600)
@@ -93,6 +96,13 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
         record.info.pop("writing", None)
         record.info.pop("reads_only", None)
         _leave_queue(record.info)  # never kept by a connection back in the pool
+
+
+def _lower(value):
+    """SQLite's lower() for every script; NULL stays NULL, a number reads as its text."""
+    if value is None:
+        return None
+    return (value if isinstance(value, str | bytes) else str(value)).lower()
 
 
 def is_file(url: URL) -> bool:

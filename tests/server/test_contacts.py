@@ -171,6 +171,24 @@ def test_list_sorts_filters_and_pages(api, log):
     assert api.get("/api/v1/contacts?page=9").json["contacts"] == []
 
 
+def test_a_search_ignores_case_in_every_script(api):
+    """Names are not all ASCII: "élodie" finds Élodie as "ann" finds Ann, on every backend
+    (SQLite's own lower() and LIKE fold ASCII letters only)."""
+    create(api, "Élodie Durand")
+    create(api, "Søren Østergaard")
+    create(api, "Ирина", [{"kind": "email", "value": "ирина@пример.рф"}])
+    for q, name in (
+        ("élodie", "Élodie Durand"),
+        ("ÉLODIE", "Élodie Durand"),
+        ("østergaard", "Søren Østergaard"),
+        ("ИРИНА", "Ирина"),
+        ("ПРИМЕР.РФ", "Ирина"),  # in an identity, stored lowercased
+    ):
+        found = api.get(f"/api/v1/contacts?q={q}").json
+        assert [c["name"] for c in found["contacts"]] == [name], q
+        assert found["total"] == 1, q
+
+
 def test_rank_decides_the_dunbar_layer(api, log):
     ids = []
     for i, closeness in enumerate((5, 4, 3, 2, 1)):
