@@ -665,7 +665,7 @@ def _tie(
         "reciprocity": scoring.reciprocity_ledger(agg),
         "interaction_count": agg.count,
         "first_interaction_at": datetime.fromtimestamp(agg.first_at, at.tzinfo)
-        if agg.first_at
+        if agg.first_at is not None  # 0.0 is 1970-01-01T00:00Z, an instant like any other
         else None,
         "cadence_days": _number(cadence, 1) if cadence is not None else None,
         "trend_30d": _number(_trend(contact_id, agg, at, settings, recent, value), 1)
@@ -1245,7 +1245,7 @@ def _window_with(contact, row):
     since = (utcnow() - timedelta(days=scoring.TREND_DAYS)).timestamp()
     if contact.last_at is not None and contact.last_at > since:
         return None  # the contact had other recent events: `_trend` reads them
-    before = datetime.fromtimestamp(contact.last_at, UTC) if contact.last_at else None
+    before = datetime.fromtimestamp(contact.last_at, UTC) if contact.last_at is not None else None
     if row.occurred_at.timestamp() <= since:
         return None  # a backdated log: the window is empty and the aggregates answer
     return [event_of(row)], before

@@ -296,6 +296,19 @@ def test_occurred_at_without_offset_is_utc_and_offsets_are_converted(api, log):
         assert when == datetime(2024, 3, 1, 10, tzinfo=UTC)
 
 
+def test_an_interaction_at_the_first_instant_allowed_is_the_first_interaction(api, log):
+    """1970-01-01T00:00Z (the earliest occurred_at taken) is epoch second 0: still a time."""
+    body = log("call", occurred_at="1970-01-01T00:00:00Z")
+    contact_id = body["contact"]["id"]
+    for tie in (body["tie"], api.get(f"/api/v1/contacts/{contact_id}").json["tie"]):
+        assert tie["interaction_count"] == 1
+        assert datetime.fromisoformat(tie["first_interaction_at"]) == datetime(
+            1970, 1, 1, tzinfo=UTC
+        )
+    tie = log("call", contact_id=contact_id)["tie"]
+    assert datetime.fromisoformat(tie["first_interaction_at"]) == datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def test_a_long_history_is_read_page_by_page(api, log):
     """Keyset pages, newest first: together they give every live interaction once, in order,
     also when several share an instant; the last page says there is no next one."""
