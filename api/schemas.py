@@ -70,8 +70,11 @@ class Instant(fields.AwareDateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         try:
             when = parsed.astimezone(UTC)
-        except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00 is before datetime.min
-            raise ValidationError("Must not be before 1970.") from exc
+        except OverflowError as exc:  # 0001-01-01T00:00+01:00 or 9999-12-31T23:00-02:00
+            early = parsed.year < EARLIEST.year  # beyond datetime's range, at either end
+            raise ValidationError(
+                "Must not be before 1970." if early else "Must not be in the future."
+            ) from exc
         if when < EARLIEST:
             raise ValidationError("Must not be before 1970.")
         if when > datetime.now(UTC) + FUTURE_TOLERANCE:

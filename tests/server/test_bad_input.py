@@ -305,6 +305,19 @@ def test_bad_requests_are_refused_and_change_nothing(app, api, seeded, status):
         assert table_rows(app) == before, f"{method.upper()} {path} {body!r:.120} changed rows"
 
 
+def test_an_instant_out_of_range_is_named_for_the_end_it_is_past(api, seeded):
+    """Past the range datetime holds once converted to UTC, at either end: the message says
+    which end, as it does for any other instant out of range."""
+    for when, reason in (
+        ("0001-01-01T00:00:00+01:00", "before 1970"),
+        ("9999-12-31T23:59:59-14:00", "in the future"),
+        ("2999-01-01T00:00:00Z", "in the future"),
+    ):
+        body = {"kind": "call", "contact_id": seeded["cid"], "occurred_at": when}
+        error = assert_error(api.put(f"/api/v1/interactions/{uuid.uuid4()}", json=body), 422)
+        assert error["errors"]["json"]["occurred_at"] == [f"Must not be {reason}."], when
+
+
 WEIRD = [None, True, -1, 2**63, 1.5, "", "\ud800", [], {"a": 1}, "2024-02-30"]
 
 
