@@ -240,7 +240,8 @@ class SettingsSchema(StrictSchema):
     )
     kind_closeness = fields.Dict(
         keys=fields.String(validate=validate.OneOf(scoring.KINDS)),
-        values=fields.Integer(validate=validate.Range(min=1, max=5)),
+        # strict, as an interaction's closeness: 3.7 is refused, not taken as 3
+        values=fields.Integer(strict=True, validate=validate.Range(min=1, max=5)),
     )
 
 

@@ -99,6 +99,7 @@ BAD = [
         "value",
     ),
     ("patch", "/api/v1/settings", {"frequency_half_life_days": 0}, 422, "frequency_half_life_days"),
+    ("patch", "/api/v1/settings", {"kind_closeness": {"call": 3.7}}, 422, "kind_closeness"),
     # Dates.
     (
         "put",
