@@ -1072,6 +1072,8 @@ def record_interaction(
             abort(409, message="That interaction id is taken.")
         return existing, False
     contact = _contact_for_new_interaction(user, data)
+    # A contact found by an inline identity and given the others it lacked (not flushed yet).
+    grown = contact in db.session.dirty
     ref = data.get("external_ref")
     if ref:
         duplicate = db.session.scalar(
@@ -1083,6 +1085,8 @@ def record_interaction(
             )
         )
         if duplicate is not None:
+            if grown:  # no new interaction, but the contact changed: the feed says so
+                _record_contact(user, contact)
             return duplicate, False
     row = Interaction(**_new_interaction(user, device, interaction_id, contact.id, data))
     db.session.add(row)

@@ -213,3 +213,22 @@ def test_an_edit_that_changes_nothing_writes_nothing(app, api, log, changes, tab
     r = api.patch(contact_path, json={"name": "Jane Roe", "notes": "met at PyCon"})
     assert r.json["updated_at"] > stored_contact["updated_at"]
     assert [(c["entity"], c["op"]) for c in changes()[len(before) :]] == [("contact", "upsert")]
+
+
+def test_an_email_logged_again_with_an_identity_more_says_so_in_the_feed(api, log, changes):
+    """The same message logged again from a page that also shows the person's profile: the
+    stored interaction comes back (200) and the contact now holds the profile, as a lookup of
+    it shows. The feed carries the contact as it now is, so a browser following it knows the
+    profile too."""
+    first = log("email", external_ref="<m1@mail>")
+    with_profile = {
+        **JANE,
+        "identities": [*JANE["identities"], {"kind": "linkedin", "value": "jane"}],
+    }
+    again = log("email", contact=with_profile, external_ref="<m1@mail>", expect=200)
+    assert again["interaction"]["id"] == first["interaction"]["id"]
+    contact = api.get("/api/v1/lookup?linkedin=jane").json["contact"]
+    assert contact["id"] == first["contact"]["id"]
+    latest = [c for c in changes() if c["entity"] == "contact"][-1]
+    assert latest["data"]["identities"] == contact["identities"]
+    assert latest["data"]["updated_at"] == contact["updated_at"]
