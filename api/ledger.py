@@ -988,7 +988,8 @@ def merge_contacts(user: Owner, into: Contact, other: Contact) -> Contact:
     ):
         row.contact_id, row.updated_at = into.id, now
         _record_interaction(user, row, "upsert")
-    if other.notes and other.notes not in into.notes:
+    # Kept once: a note merged before stays one paragraph (not a word found in another's).
+    if other.notes and f"\n\n{other.notes}\n\n" not in f"\n\n{into.notes}\n\n":
         into.notes = f"{into.notes}\n\n{other.notes}" if into.notes else other.notes
     other.deleted_at = other.updated_at = now
     other.merged_into_id = into.id

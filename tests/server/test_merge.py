@@ -4,6 +4,7 @@ identity to the contact you already have, or merging the two contacts into one."
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from server_helpers import assert_error
 from test_consistency import assert_same_stats, rebuilt_snapshot, run_random_writes, stats_snapshot
 
@@ -109,6 +110,25 @@ def test_merging_moves_the_history_and_the_tie_counts_both(app, api, log, change
     assert new[1]["data"]["contact_id"] == into
     assert new[2]["data"]["merged_into"] == into
     assert new[-1]["data"]["tie"]["interaction_count"] == 4
+
+
+@pytest.mark.parametrize(
+    ("kept", "merged", "notes"),
+    [
+        ("Former VP at Acme", "VP", "Former VP at Acme\n\nVP"),  # a word of it: still a note
+        ("Met at PyCon\n\nLikes tea", "Likes tea", "Met at PyCon\n\nLikes tea"),  # merged before
+        ("Likes tea", "Likes tea", "Likes tea"),
+        ("", "Likes tea", "Likes tea"),
+    ],
+)
+def test_merging_keeps_every_note_once(api, log, kept, merged, notes):
+    into = log("email", contact=ANA_MAIL)["contact"]["id"]
+    other = log("coffee", contact=ANA_IN)["contact"]["id"]
+    api.patch(f"/api/v1/contacts/{into}", json={"notes": kept})
+    api.patch(f"/api/v1/contacts/{other}", json={"notes": merged})
+    r = api.post(f"/api/v1/contacts/{into}/merge", json={"contact_id": other})
+    assert r.status_code == 200, r.json
+    assert r.json["notes"] == notes
 
 
 def test_merging_after_random_writes_keeps_every_aggregate_exact(app, api):
