@@ -25,6 +25,7 @@ mailing list that rewrites the sender ("'Name' via List").
 from __future__ import annotations
 
 import re
+import time
 from typing import NamedTuple
 from urllib.parse import unquote
 
@@ -38,6 +39,8 @@ from harness.scenarios import (
     DANIEL,
     GMAIL_URL,
     JANE_URL,
+    JOHN,
+    JOHN_URL,
     MARTA,
     PRIYA,
     THREAD_URL,
@@ -1335,3 +1338,57 @@ def test_a_member_id_taken_between_the_lookup_and_the_log(chromium, tab, live_ap
         assert live_api.interactions(other["id"]) == []
     finally:
         forget(live_api, member)
+
+
+# LinkedIn in page states a user meets every day. From Jane's profile to John's without a page
+# load, LinkedIn keeping what it showed before: the old top card hidden in the page for a quick
+# way back (the new card after it), or the same top card's text changed in place; the title
+# follows with the content, or not at all.
+JOHN_HEADLINE = "Partner at Fabrikam Ventures"
+TO_JOHN = """([url, headline, keep, title]) => {
+    history.pushState({}, "", url);
+    setTimeout(() => {
+        const old = document.querySelector("main section");
+        const card = keep ? old.cloneNode(true) : old;
+        for (const s of card.querySelectorAll("h1 span")) s.textContent = "John Smith";
+        card.querySelector(".text-body-medium").textContent = headline;
+        card.querySelector("a[href*='/in/']").href = "/in/john-smith-4b2a1/overlay/contact-info/";
+        card.querySelector("img").alt = "John Smith";
+        if (keep) {
+            old.hidden = true;
+            old.after(card);
+        }
+        if (title) document.title = "(3) John Smith | LinkedIn";
+    }, 600);
+    // The page keeps changing (presence dots, counters): the content script reads it again.
+    setInterval(() => document.querySelector("aside").append(document.createElement("i")), 400);
+}"""
+
+
+@pytest.mark.parametrize(
+    ("keep", "title"),
+    [(True, True), (True, False), (False, True), (False, False)],
+    ids=[
+        "old-card-hidden",
+        "old-card-hidden-title-late",
+        "card-changed",
+        "card-changed-title-late",
+    ],
+)
+def test_from_one_profile_to_another_in_page(chromium, tab, live_api, keep, title):
+    """John's card never shows Jane, and shows John's name and headline from his top card."""
+    forget(live_api, JOHN)
+    serve(chromium, JANE_URL, "linkedin-profile-classic")
+    chromium.open(JANE_URL, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    tab.evaluate(TO_JOHN, [JOHN_URL, JOHN_HEADLINE, keep, title])
+    seen = []
+    deadline = time.monotonic() + 8  # past the content script's last read (5 s)
+    while time.monotonic() < deadline:
+        d = ov.describe()
+        if isinstance(d, dict):
+            seen.append((d["state"], d["fields"].get("name"), d["fields"].get("headline")))
+        time.sleep(0.1)
+    assert not [s for s in seen if s[1] and "Jane" in s[1]], seen
+    assert seen[-1] == ("unknown", "John Smith", JOHN_HEADLINE), seen[-3:]

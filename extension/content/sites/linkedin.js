@@ -28,6 +28,8 @@ ST.adapter = (() => {
   const THREAD_HEADLINES = [".msg-entity-lockup__entity-info", ".msg-s-profile-card .artdeco-entity-lockup__subtitle"];
   let nameEl = null;
   let threadPane = null;
+  // The one on screen: LinkedIn may keep a page it left in the DOM, hidden, for a quick way back.
+  const pick = (sel, root = document) => [...root.querySelectorAll(sel)].find(ST.visible);
 
   function route(href) {
     const u = ST.url(href);
@@ -71,7 +73,7 @@ ST.adapter = (() => {
 
   function shadowQuery(selector, full) {
     for (const host of document.querySelectorAll(SHADOW_HOSTS)) {
-      const hit = host.shadowRoot?.querySelector(selector);
+      const hit = host.shadowRoot && pick(selector, host.shadowRoot);
       if (hit) return hit;
     }
     return full ? ST.deepQuery(selector) : null;
@@ -80,7 +82,7 @@ ST.adapter = (() => {
   function candidates(full) {
     const out = [];
     for (const sel of NAME_SELECTORS) {
-      const el = document.querySelector(sel);
+      const el = pick(sel);
       if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
     }
     if (!out.some((c) => c.name)) {
@@ -88,7 +90,7 @@ ST.adapter = (() => {
       if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
     }
     out.push({ el: null, name: titleName(), from: "title" });
-    const photo = PHOTO_SELECTORS.map((sel) => document.querySelector(sel) || shadowQuery(sel, false)).find(Boolean);
+    const photo = PHOTO_SELECTORS.map((sel) => pick(sel) || shadowQuery(sel, false)).find(Boolean);
     if (photo) out.push({ el: photo, name: cleanName(photo.alt), from: "photo" });
     return out.filter((c) => c.name);
   }
@@ -257,7 +259,7 @@ ST.adapter = (() => {
         break;
       }
       if (!name && !final) return { status: "pending" };
-      nameEl ||= document.querySelector(NAME_SELECTORS.join(",")) || shadowQuery("h1", false);
+      nameEl ||= pick(NAME_SELECTORS.join(",")) || shadowQuery("h1", false);
       return { status: "ready", person: { site: "linkedin", name, identities, headline: ST.clean(headline, 160) } };
     },
 
