@@ -146,6 +146,8 @@ RECOMMEND_WEI = (
     "Recommend</a>"
 )
 EDIT_INTRO = '<p class="q6">Director of Analytics at Tailspin Toys</p>'
+# Jane's name as some write it on LinkedIn, a tagline after a bar (the title then has two bars).
+JANE_H1 = '<span aria-hidden="true">Jane Doe</span><span class="visually-hidden">Jane Doe</span>'
 
 
 class Shows(NamedTuple):
@@ -324,6 +326,17 @@ SHOWS = (
         JANE_URL,
         {"name": "Jane Doe", "linkedin": "jane-doe"},
         edits=((PEOPLE_ALSO_VIEWED, PEOPLE_ALSO_VIEWED + ADD_A_SKILL),),
+    ),
+    Shows(
+        "linkedin-name-with-a-tagline-after-a-bar",
+        "linkedin-profile-classic",
+        JANE_URL,
+        {"name": "Jane Doe", "linkedin": "jane-doe"},
+        headline="Chief Operating Officer at Northwind Traders",
+        edits=(
+            (JANE_H1, JANE_H1.replace("Jane Doe", "Jane Doe | Board Advisor")),
+            ("(3) Jane Doe | LinkedIn", "(3) Jane Doe | Board Advisor | LinkedIn"),
+        ),
     ),
     Shows(
         "gmail-second-account-reply-from-me",

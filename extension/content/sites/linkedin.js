@@ -57,8 +57,10 @@ ST.adapter = (() => {
     return null;
   }
 
+  // "Jane Doe | Board Advisor": a tagline some put after their name.
   function cleanName(s) {
     s = ST.dedupe(s)
+      .split(/\s+\|\s+/)[0]
       .replace(/,\s*#?(OPEN_TO_WORK|HIRING)\s*$/i, "")
       .trim();
     return s && s.length <= 120 && !NOT_NAMES.test(s) && !s.includes("|") ? s : null;
