@@ -148,6 +148,19 @@ RECOMMEND_WEI = (
 EDIT_INTRO = '<p class="q6">Director of Analytics at Tailspin Toys</p>'
 # Jane's name as some write it on LinkedIn, a tagline after a bar (the title then has two bars).
 JANE_H1 = '<span aria-hidden="true">Jane Doe</span><span class="visually-hidden">Jane Doe</span>'
+# The chat bubble of a conversation with Priya, open over the newer profile page in its shadow
+# root, before the top card: her name, her photo, links to her profile.
+WEI_TOP_CARD = '<section class="q1" componentkey="profile-top-card">'
+CHAT_BUBBLE = (
+    '<div class="msg-overlay-conversation-bubble" style="position:fixed;right:320px;bottom:0;'
+    'width:320px;background:#fff"><header class="msg-overlay-bubble-header">'
+    '<h2 class="msg-overlay-bubble-header__title"><a class="profile-card-one-to-one__profile-link"'
+    ' href="/in/priya-shah/">Priya Shah</a></h2></header><ul class="msg-s-message-list-content">'
+    '<li class="msg-s-event-listitem"><img class="msg-s-event-listitem__profile-picture" '
+    'alt="Priya Shah" src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><a '
+    'class="msg-s-message-group__profile-link" href="/in/priya-shah/">Priya Shah</a>'
+    "<p>See you in Lisbon!</p></li></ul></div>"
+)
 
 
 class Shows(NamedTuple):
@@ -337,6 +350,13 @@ SHOWS = (
             (JANE_H1, JANE_H1.replace("Jane Doe", "Jane Doe | Board Advisor")),
             ("(3) Jane Doe | LinkedIn", "(3) Jane Doe | Board Advisor | LinkedIn"),
         ),
+    ),
+    Shows(
+        "linkedin-chat-bubble-open-over-a-profile",
+        "linkedin-profile-shadow-hashed",
+        "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
+        WEI,
+        edits=((WEI_TOP_CARD, CHAT_BUBBLE + WEI_TOP_CARD),),
     ),
     Shows(
         "gmail-second-account-reply-from-me",
@@ -1405,3 +1425,23 @@ def test_from_one_profile_to_another_in_page(chromium, tab, live_api, keep, titl
         time.sleep(0.1)
     assert not [s for s in seen if s[1] and "Jane" in s[1]], seen
     assert seen[-1] == ("unknown", "John Smith", JOHN_HEADLINE), seen[-3:]
+
+
+# A conversation with a company page (pages message members too): nobody to keep a tie with.
+PAGE_THREAD = {
+    f'profile" href="https://www.linkedin.com/in/{MARTA_MEMBER_ID}"': (
+        'profile" href="https://www.linkedin.com/company/contoso-health/"'
+    ),
+    f'link" href="https://www.linkedin.com/in/{MARTA_MEMBER_ID}"': (
+        'link" href="https://www.linkedin.com/company/contoso-health/"'
+    ),
+    "Marta Silva": "Contoso Health",
+    "Head of Partnerships at Litware · 2nd": "Hospitals and Health Care · 12,408 followers",
+}
+
+
+def test_no_overlay_for_a_thread_with_a_company_page(chromium, tab):
+    serve(chromium, THREAD_URL, html=edited("linkedin-messaging-thread", PAGE_THREAD))
+    chromium.open(THREAD_URL, tab)
+    tab.wait_for_timeout(5000)  # the content script's last read
+    assert_no_card(chromium, tab)
