@@ -158,6 +158,11 @@ ST.adapter = (() => {
     return false;
   }
 
+  function headlineOf(el) {
+    const card = topCard(el);
+    return ST.text(card && HEADLINE_SELECTORS.map((s) => card.querySelector(s)).find(Boolean));
+  }
+
   function topCard(el) {
     return (el && (el.closest("section") || el.closest(".pv-top-card, .top-card-layout") || el.parentElement)) || null;
   }
@@ -229,7 +234,8 @@ ST.adapter = (() => {
     snapshot() {
       const thread = route(location.href)?.thread ? threadPerson() : null;
       const link = thread?.link;
-      return { names: new Set(candidates(false).map((c) => c.name)), title: document.title, link, thread: link?.href };
+      const now = candidates(false);
+      return { names: new Set(now.map((c) => c.name)), headline: headlineOf(now[0]?.el), title: document.title, link, thread: link?.href };
     },
 
     read(r, snap, final) {
@@ -254,9 +260,9 @@ ST.adapter = (() => {
         name = c.name;
         if (c.from !== "title") {
           nameEl = c.el;
-          const card = topCard(c.el);
-          const h = card && HEADLINE_SELECTORS.map((s) => card.querySelector(s)).find(Boolean);
-          headline = h ? ST.text(h) : "";
+          headline = headlineOf(c.el);
+          // A card changed in place may show the new name over the old headline a moment longer.
+          if (!final && headline && headline === snap?.headline && !selfLinked(c.el, slug)) return { status: "pending" };
         }
         break;
       }
