@@ -148,6 +148,13 @@ RECOMMEND_WEI = (
 EDIT_INTRO = '<p class="q6">Director of Analytics at Tailspin Toys</p>'
 # Jane's name as some write it on LinkedIn, a tagline after a bar (the title then has two bars).
 JANE_H1 = '<span aria-hidden="true">Jane Doe</span><span class="visually-hidden">Jane Doe</span>'
+# The "About this profile" dialog, over the profile: its own heading, a company linked in it.
+ABOUT_THIS_PROFILE = (
+    '<div id="artdeco-modal-outlet"><div role="dialog" aria-labelledby="about-h">'
+    '<h2 id="about-h">About this profile</h2><p>Joined January 2015</p><p>Verified by '
+    '<a href="/company/northwind-traders/">Northwind Traders</a></p><p>Contact information '
+    "updated less than 6 months ago</p></div></div>"
+)
 # The chat bubble of a conversation with Priya, open over the newer profile page in its shadow
 # root, before the top card: her name, her photo, links to her profile.
 WEI_TOP_CARD = '<section class="q1" componentkey="profile-top-card">'
@@ -350,6 +357,15 @@ SHOWS = (
             (JANE_H1, JANE_H1.replace("Jane Doe", "Jane Doe | Board Advisor")),
             ("(3) Jane Doe | LinkedIn", "(3) Jane Doe | Board Advisor | LinkedIn"),
         ),
+    ),
+    Shows(  # opened from search results, with their tracking parameters
+        "linkedin-about-this-profile-overlay",
+        "linkedin-profile-classic",
+        "https://www.linkedin.com/in/jane-doe/overlay/about-this-profile/?lipi=urn%3Ali%3Apage%3A"
+        "d_flagship3_search_srp_all%3B7t2kQ&miniProfileUrn=urn%3Ali%3Afs_miniProfile%3AACoAAB9",
+        {"name": "Jane Doe", "linkedin": "jane-doe"},
+        headline="Chief Operating Officer at Northwind Traders",
+        edits=(("</body>", ABOUT_THIS_PROFILE + "</body>"),),
     ),
     Shows(
         "linkedin-chat-bubble-open-over-a-profile",
