@@ -5,15 +5,18 @@ Each variant is a saved page of tests/fixtures/sites/ served at a real URL: Link
 the mobile pages, section sub-pages whose heading is not the name, a member-id URL, one-to-one
 message threads (and a group thread, which gets no card), my own profile and one that does not exist
 (no card), a profile with a prompt linking to a form editing mine, a connection's profile linking to
-the form recommending them; a Gmail thread of a second signed-in account whose last message is
-mine, replies from my send-as alias (my name, another address; or an address Gmail calls "me"),
-someone else of my name (also on Outlook), and threads popped out into a window of their own;
-Outlook in another language, its deeplink URL forms, its newer host outlook.cloud.microsoft, a
-message I sent (also before the account menu was ever opened: my name is in the title), one sent
-from a shared mailbox I opened (its address is in the URL), one a delegate sent on behalf of its
-sender (the person is the sender), and conversations whose newest message is open, on top or on
-bottom (the person is in that one). A sender whose display name is someone else's address
-(spoofing) gets a card under the real address, named by it, on Gmail and on Outlook.
+the form recommending them, a name with a tagline after a bar, a chat bubble with someone else open
+over a profile, the About this profile dialog opened from search, moves from one profile to another
+that leave the old top card hidden in the page or change it in place (no card for a conversation
+with a company page); a Gmail thread of a second signed-in account whose last message is mine,
+replies from my send-as alias (my name, another address; or an address Gmail calls "me"), someone
+else of my name (also on Outlook), and threads popped out into a window of their own; Outlook in
+another language, its deeplink URL forms, its newer host outlook.cloud.microsoft, a message I sent
+(also before the account menu was ever opened: my name is in the title), one sent from a shared
+mailbox I opened (its address is in the URL), one a delegate sent on behalf of its sender (the
+person is the sender), and conversations whose newest message is open, on top or on bottom (the
+person is in that one). A sender whose display name is someone else's address (spoofing) gets a card
+under the real address, named by it, on Gmail and on Outlook.
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
