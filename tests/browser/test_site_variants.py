@@ -1470,3 +1470,41 @@ def test_no_overlay_for_a_thread_with_a_company_page(chromium, tab):
     chromium.open(THREAD_URL, tab)
     tab.wait_for_timeout(5000)  # the content script's last read
     assert_no_card(chromium, tab)
+
+
+def test_a_thread_header_that_changes_its_link_before_its_name(chromium, tab):
+    """From Marta's conversation to John's, LinkedIn re-using her pane: its links to a profile
+    change first, the names a moment later (and the page's data does not know him). The card
+    never names her on John's thread."""
+    serve(chromium, THREAD_URL, "linkedin-messaging-thread")
+    chromium.open(THREAD_URL, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    tab.evaluate(
+        """([url, active, who]) => {
+            history.pushState({}, "", url);
+            for (const a of document.querySelectorAll(".msg-conversation-listitem__link")) {
+                a.classList.toggle(active, url.includes(a.getAttribute("href").split("/")[3]));
+            }
+            const pane = document.querySelector(".msg-thread");
+            setTimeout(() => {
+                for (const a of pane.querySelectorAll("a[href*='/in/ACoAAD2k']")) a.href = who;
+            }, 300);
+            setInterval(() => pane.append(document.createElement("i")), 200);  // typing dots
+            setTimeout(() => {
+                for (const el of pane.querySelectorAll("h2, .artdeco-entity-lockup__title")) {
+                    el.textContent = "John Smith";
+                }
+            }, 900);
+        }""",
+        [JOHN_THREAD, ACTIVE.strip(), "/in/ACoAAE1xYz2Wv3Ut4Sr5Qp6On7Ml8Kj9Ih"],  # his member id
+    )
+    seen = []
+    deadline = time.monotonic() + 7  # past the content script's last read (5 s)
+    while time.monotonic() < deadline:
+        d = ov.describe()
+        if isinstance(d, dict):
+            seen.append((d["state"], d["fields"].get("name")))
+        time.sleep(0.1)
+    assert not [s for s in seen if s[1] == "Marta Silva"], seen
+    assert seen[-1][1] == "John Smith", seen[-3:]

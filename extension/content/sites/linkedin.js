@@ -194,6 +194,10 @@ ST.adapter = (() => {
     return { pane, group, link: group ? null : link, slug: link && !group ? route(link.href).slug : null };
   }
 
+  function threadNamed(pane, link) {
+    return THREAD_NAMES.map((sel) => pane.querySelector(sel)).find((el) => el && cleanName(ST.text(el))) || link;
+  }
+
   function readThread(r, snap, final) {
     const wait = { status: final ? "none" : "pending" };
     const found = threadPerson();
@@ -207,9 +211,10 @@ ST.adapter = (() => {
     if (found.group) return { status: final ? "none" : "absent" };
     if (!link) return wait;
     const blob = fromCodeBlobs(slug);
-    const named = THREAD_NAMES.map((sel) => pane.querySelector(sel)).find((el) => el && cleanName(ST.text(el))) || link;
+    const named = threadNamed(pane, link);
     const name = blob?.name || cleanName(ST.text(named));
-    if (!name && !final) return wait;
+    // A pane re-used for another conversation may change its links before its names.
+    if (!final && (!name || (!blob?.name && name === snap?.named && link.href !== snap.thread))) return wait;
     threadPane = pane;
     nameEl = named;
     const info = THREAD_HEADLINES.map((sel) => pane.querySelector(sel)).find(Boolean);
@@ -235,7 +240,8 @@ ST.adapter = (() => {
       const thread = route(location.href)?.thread ? threadPerson() : null;
       const link = thread?.link;
       const now = candidates(false);
-      return { names: new Set(now.map((c) => c.name)), headline: headlineOf(now[0]?.el), title: document.title, link, thread: link?.href };
+      const named = link && cleanName(ST.text(threadNamed(thread.pane, link)));
+      return { names: new Set(now.map((c) => c.name)), headline: headlineOf(now[0]?.el), title: document.title, link, thread: link?.href, named };
     },
 
     read(r, snap, final) {
