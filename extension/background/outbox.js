@@ -82,8 +82,8 @@ async function runFlush() {
         // (challenged) too, as the log itself is not what was refused.
         if (err.retryable || ["unauthorized", "challenged", "unconfigured"].includes(err.kind)) {
           stoppedBy = err.message;
-          // Not a server out of reach: the card says why the log waits.
-          if (waiting.has(entry.key) && !err.retryable) results.set(entry.key, { queued: true, error: err.message });
+          // Not a server out of reach: each card waiting on a log says why it waits.
+          if (!err.retryable) for (const key of waiting) if (!results.has(key)) results.set(key, { queued: true, error: err.message });
           await outboxMutate((l) => {
             const e = l.find((x) => x.key === entry.key);
             if (e) Object.assign(e, { attempts: e.attempts + 1, lastError: err.message, lastTry: Date.now() });

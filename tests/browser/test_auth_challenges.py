@@ -103,19 +103,23 @@ def test_a_proxy_asking_for_its_own_credentials_leaves_the_browser_connected(
     ov.click("log")
     ov.wait_for_field("pending", "1 pending")
     assert ov.field("message") == f"Saved in this browser, not sent: {ASKED}"
+    # A second one waits behind the first, and says why too.
+    ov.click("log")
+    ov.wait_for_field("pending", "2 pending")
+    assert ov.field("message") == f"Saved in this browser, not sent: {ASKED}"
     tab.reload()
     ov.wait_for_state("error")
     assert ov.field("message") == ASKED
     assert ov.visible('[data-action="retry"]')
     assert not ov.visible('[data-action="open-options"]')  # no "Pair again": it would not help
-    assert ov.field("pending") == "1 pending"
+    assert ov.field("pending") == "2 pending"
     ov.screenshot(shot("card"))
 
-    # Still connected, with the cached ties and the queued log.
+    # Still connected, with the cached ties and the queued logs.
     assert storage(chromium, "settings")["token"] == api.token
     assert storage(chromium, "settings")["revoked"] is False
     assert f"linkedin:{JANE['linkedin']}" in storage(chromium, "ties")
-    assert len(storage(chromium, "outbox")) == 1
+    assert len(storage(chromium, "outbox")) == 2
 
     # The toolbar popup of that tab says it too.
     tab_id = chromium.evaluate_in_worker(
@@ -124,7 +128,7 @@ def test_a_proxy_asking_for_its_own_credentials_leaves_the_browser_connected(
     popup = chromium.open(chromium.extension_url(f"popup/popup.html?tab={tab_id}"))
     note = popup.locator("#note")
     wait_until(
-        lambda: note.text_content() == f"{ASKED} 1 log(s) waiting.",
+        lambda: note.text_content() == f"{ASKED} 2 log(s) waiting.",
         timeout=10,
         message=lambda: f"popup note: {note.text_content()!r}",
     )
@@ -136,10 +140,10 @@ def test_a_proxy_asking_for_its_own_credentials_leaves_the_browser_connected(
     assert (kind, text) == ("error", ASKED)
     assert "stays connected" in detail and "proxy" in detail
     assert page.locator("#device").text_content().startswith(f"Connected to {gate.url}")
-    assert page.locator("#queue").text_content().startswith("1 log(s) waiting to be sent.")
+    assert page.locator("#queue").text_content().startswith("2 log(s) waiting to be sent.")
     page.locator("[data-action=flush]").click()
     wait_until(
-        lambda: page.locator("#queue").text_content() == f"Sent 0; 1 still waiting. {ASKED}.",
+        lambda: page.locator("#queue").text_content() == f"Sent 0; 2 still waiting. {ASKED}.",
         timeout=10,
         message=lambda: f"queue line: {page.locator('#queue').text_content()!r}",
     )
@@ -151,10 +155,10 @@ def test_a_proxy_asking_for_its_own_credentials_leaves_the_browser_connected(
     time.sleep(3)
     assert gate.refused() == asked
 
-    # The proxy lets the extension through again: the card works, the log reaches the ledger.
+    # The proxy lets the extension through again: the card works, the logs reach the ledger.
     gate.pass_through()
     ov.click("retry")
-    assert_queued_log_delivered(ov, api, JANE, len(before))
+    assert_queued_log_delivered(ov, api, JANE, len(before), logs=2)
     assert storage(chromium, "outbox") == []
 
 
@@ -258,3 +262,4 @@ def test_the_background_reads_every_challenge_of_a_www_authenticate_header(chrom
     )
     for (header, expected), got in zip(CHALLENGES, read, strict=True):
         assert got == expected, header
+

@@ -149,17 +149,18 @@ def log_by_click(
 
 
 def assert_queued_log_delivered(
-    ov: OverlayBase, api: LiveApi, person: dict[str, str], before: int
+    ov: OverlayBase, api: LiveApi, person: dict[str, str], before: int, logs: int = 1
 ) -> None:
-    """The log the browser kept reaches the ledger (``before`` + 1 interactions with ``person``),
-    and the card shows the server's tie again, its pending chip gone."""
+    """The ``logs`` the browser kept reach the ledger (``before`` + ``logs`` interactions with
+    ``person``), and the card shows the server's tie again, its pending chip gone."""
     wait_until(
-        lambda: len(live_interactions(api, person)) == before + 1,
+        lambda: len(live_interactions(api, person)) == before + logs,
         timeout=20,
         message="the queued log never reached the server",
     )
-    assert_shows(ov, api, person)
+    # Once its pending chip is gone, the card shows what the server answered after them.
     ov.wait_for(lambda: not ov.field("pending"), 10, "the pending chip to clear")
+    assert_shows(ov, api, person)
 
 
 def assert_shows(
