@@ -57,8 +57,8 @@ async function apiRequest(method, path, options = {}) {
   }
   const message = (isPlainObject(body) && typeof body.message === "string" && body.message) || `HTTP ${response.status}`;
   if (response.status === 401) {
-    const bearer = authChallenges(response.headers.get("WWW-Authenticate")).filter((c) => c.scheme === "bearer");
-    if (auth && bearer.some((c) => c.params.error?.toLowerCase() === "invalid_token")) {
+    const verdict = tokenVerdict(response.headers.get("WWW-Authenticate"));
+    if (auth && verdict === "refused") {
       // A revoked device (perhaps a lost one): forget the token and the cached ledger data; the
       // overlay then asks to reconnect. Queued logs stay, to be delivered after pairing again.
       if (stored && options.token === undefined) await forgetToken(token);
@@ -66,10 +66,10 @@ async function apiRequest(method, path, options = {}) {
     }
     // Not our server refusing the token: a proxy or single sign-on gateway in front of it, which
     // pairing again would not get past. The token, the cache and the outbox stay.
-    if (auth && bearer.length && bearer.every((c) => !c.params.error)) {
+    if (auth && verdict === "missing") {
       throw new ApiError("challenged", "The server got no token from this browser (HTTP 401): a proxy in front of it may remove the Authorization header", 401, body);
     }
-    if (auth || !bearer.length) throw new ApiError("challenged", "The server (or a proxy in front of it) asked for other credentials (HTTP 401)", 401, body);
+    if (auth || !verdict) throw new ApiError("challenged", "The server (or a proxy in front of it) asked for other credentials (HTTP 401)", 401, body);
   }
   if ([502, 503, 504].includes(response.status)) throw new ApiError("offline", `${server} is not answering (${response.status})`, response.status, body);
   throw new ApiError(response.status >= 500 ? "server" : "client", message, response.status, body);
@@ -98,6 +98,15 @@ function authChallenges(header) {
     } else break;
   }
   return challenges;
+}
+
+// What a 401 says of the token, from our server's own challenge (its realm: a gateway that checks
+// bearer tokens itself may refuse ours with invalid_token too): "refused", "missing" (none came),
+// or null (someone else's challenge).
+function tokenVerdict(header) {
+  const ours = authChallenges(header).filter((c) => c.scheme === "bearer" && c.params.realm === "strongties");
+  if (ours.some((c) => c.params.error?.toLowerCase() === "invalid_token")) return "refused";
+  return ours.some((c) => !c.params.error) ? "missing" : null;
 }
 
 function forgetToken(token) {

@@ -263,3 +263,21 @@ def test_the_background_reads_every_challenge_of_a_www_authenticate_header(chrom
     for (header, expected), got in zip(CHALLENGES, read, strict=True):
         assert got == expected, header
 
+
+# What a 401's challenge says of the token: only our server's own (realm "strongties") refuses it.
+VERDICTS = [
+    ('Bearer realm="strongties", error="invalid_token", error_description="x"', "refused"),
+    ('Basic realm="Corp", Bearer realm="strongties", error=invalid_token', "refused"),
+    ('Bearer realm="strongties"', "missing"),
+    ('Bearer realm="api-gateway", error="invalid_token"', None),  # a gateway checking bearers
+    ('Bearer error="invalid_token"', None),
+    ('Basic realm="strongties"', None),
+    ("", None),
+]
+
+
+def test_only_the_servers_own_challenge_refuses_the_token(chromium):
+    read = chromium.evaluate_in_worker(
+        "(headers) => headers.map((h) => tokenVerdict(h))", [h for h, _ in VERDICTS]
+    )
+    assert read == [v for _, v in VERDICTS]
