@@ -225,7 +225,10 @@ ST.adapter = (() => {
   // Nobody: a profile not there, or mine (it links to forms editing it: /in/<me>/edit/..., add-edit/;
   // not /in/<them>/edit/forms/recommendation/, on a connection's).
   function nobody(identities) {
-    if (UNAVAILABLE.test(ST.clean((document.querySelector("main h1") || document.querySelector("h1"))?.textContent))) return true;
+    return UNAVAILABLE.test(ST.clean((document.querySelector("main h1") || document.querySelector("h1"))?.textContent)) || mine(identities);
+  }
+
+  function mine(identities) {
     const roots = [document, ...[...document.querySelectorAll(SHADOW_HOSTS)].map((h) => h.shadowRoot || document)];
     return roots.some((root) => [...root.querySelectorAll('a[href*="edit/"]:not([href*="/recommendation/"])')].some((a) => identities.some((i) => i.value === route(a.href)?.slug)));
   }
@@ -277,8 +280,9 @@ ST.adapter = (() => {
       return { status: "ready", person: { site: "linkedin", name, identities, headline: ST.clean(headline, 160) } };
     },
 
-    // Nobody after all, said only once the card showed (my profile's data before its edit links).
-    gone: (person) => !threadPane && nobody(person.identities),
+    // Mine after all: my profile's data came before its edit links. (Not a heading read later:
+    // with no h1 in main, a dialog's may say "not available".)
+    gone: (person) => !threadPane && mine(person.identities),
 
     // Top right corner of the profile card (over its banner image); in a message thread, below
     // its header.
