@@ -3,9 +3,17 @@
 // tie with.
 ST.mail = (() => {
   const EMAIL = /[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/.source;
-  // An address, or one that is only a display name followed by the address ("ceo@bank.example"
-  // <x@mallory.example>): then the second is the sender's.
-  const EMAIL_RE = new RegExp(`(${EMAIL})(?:"?\\s*<(${EMAIL})>)?`);
+  const EMAIL_RE = new RegExp(EMAIL, "g");
+  const BRACKETED = new RegExp(`<(${EMAIL})>`, "g");
+  // Invisible format characters (direction marks, zero-width joiners) a display name can end with.
+  const plain = (s) => String(s || "").replace(/\p{Cf}/gu, "");
+  // A display name is free text: "ceo@bank.example", or "Bank CEO <ceo@bank.example>", before the
+  // real <x@mallory.example>. With angle brackets, only what is in them counts; without, the bare.
+  const bracketed = (s) => [...plain(s).matchAll(BRACKETED)].map((m) => m[1].toLowerCase());
+  const emails = (s) => {
+    const b = bracketed(s);
+    return b.length ? b : (plain(s).match(EMAIL_RE) || []).map((e) => e.toLowerCase());
+  };
   // Robots (no-reply, notifications, bounces) and list addresses (Google Groups, groups.io,
   // mailman's -request / -bounces): nobody is reachable there.
   const ROBOT =
@@ -16,12 +24,13 @@ ST.mail = (() => {
 
   return {
     EMAIL_RE,
+    plain,
+    bracketed,
+    emails,
 
-    // The first address in s (as EMAIL_RE reads it), lowercased; null if there is none.
-    email(s) {
-      const m = String(s || "").match(EMAIL_RE);
-      return m ? (m[2] || m[1]).toLowerCase() : null;
-    },
+    // The one address in s: the last in angle brackets (the sender's, after the name), else the
+    // first; null if there is none.
+    email: (s) => bracketed(s).at(-1) || emails(s)[0] || null,
 
     // "A sender with my name, not writing to me, is me" (a send-as alias, another address of mine);
     // one of my name writing to me is a namesake, someone else. Adds those senders' addresses to

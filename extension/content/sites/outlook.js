@@ -16,7 +16,9 @@ ST.adapter = (() => {
     '[role="main"]',
   ];
   const ADDRESSED = '[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]';
-  const EMAILS = new RegExp(ST.mail.EMAIL_RE, "g");
+  // What Outlook writes right after a sender's name: "<address>".
+  const NEXT = new RegExp(`^\\s*<(${ST.mail.EMAIL_RE.source})>`);
+  const ATTRS = ["data-email", "href", "aria-label", "title"];
   const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|em nome de|per conto di|namens|w imieniu|på vegne a[fv]|от имени)\s/i;
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
   const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
@@ -41,11 +43,11 @@ ST.adapter = (() => {
     return null;
   }
 
-  function emailsOf(el) {
-    const raw = ["title", "aria-label", "data-email", "href"].map((a) => el.getAttribute(a) || "").join(" ");
-    const attrs = ST.decoded(raw) ?? raw; // mailto:name%40example.com
-    return [...attrs.matchAll(EMAILS)].map((m) => (m[2] || m[1]).toLowerCase());
-  }
+  const attr = (el, a) => ST.decoded(el.getAttribute(a) || "") ?? el.getAttribute(a); // mailto:name%40example.com
+  // An element's addresses: its own first (data-email, mailto:), then its labels' (ST.mail.emails).
+  const emailsOf = (el) => ATTRS.flatMap((a) => ST.mail.emails(attr(el, a)));
+  // A sender's: in a label ("Von: Name <address>"), the last in brackets (ST.mail.email).
+  const emailOf = (el) => ATTRS.map((a) => ST.mail.email(attr(el, a))).find(Boolean);
 
   // The from lines of the pane's messages, outside any list; without any, its first persona (the
   // others are the recipients).
@@ -90,26 +92,31 @@ ST.adapter = (() => {
 
   // The sender: name from the from line; address from it or, up to 4 levels out, from what comes
   // before it (an avatar's label, the text beside the name), never from a header line after it
-  // (To, Cc) or the message. `own`: the address is on the from line itself. One in the text out of
-  // angle brackets may be the display name: it counts only failing any other.
+  // (To, Cc) or the message. `own`: the address is on the from line itself. One in the line's text
+  // (the display name may be an address) yields only to the line's labels or to the <address>
+  // Outlook writes right after the line; never to anything before it (an avatar's label).
   function sender(line) {
     const after = following(line);
     let scope = line;
     let level = 0;
     let email = null;
-    let bare = null;
+    let shown = null;
     for (;;) {
       const addressed = [...scope.querySelectorAll(ADDRESSED)];
       if (level > 0 && (addressed.some(after) || scope.querySelector(BODY))) break;
       const text = (scope.textContent || "").slice(0, 400);
-      const t = ST.mail.email(text);
-      email = [scope, ...addressed].filter((el) => el.matches(ADDRESSED) && !after(el)).flatMap(emailsOf).find((e) => e !== bare?.[0]) || (t !== bare?.[0] && text.toLowerCase().includes(`<${t}>`) && t);
-      bare ||= t && [t, scope, level];
-      if (email || level >= 4 || scope === pane || !scope.parentElement || scope.parentElement === pane) break;
+      const labels = [scope, ...addressed].filter((el) => el.matches(ADDRESSED) && !after(el)).map(emailOf);
+      const r = document.createRange();
+      r.selectNodeContents(scope);
+      if (level) r.setStartAfter(line);
+      const rest = level ? ST.mail.plain(r.toString().slice(0, 200)) : "";
+      if (!level) shown = ST.mail.email(text);
+      email = level ? rest.match(NEXT)?.[1].toLowerCase() || (!shown && (labels.find(Boolean) || ST.mail.bracketed(text).at(-1))) : labels.find(Boolean);
+      if (email || (shown && rest.trim()) || level >= 4 || scope === pane || !scope.parentElement || scope.parentElement === pane) break;
       scope = scope.parentElement;
       level++;
     }
-    if (!email && bare) [email, scope, level] = bare;
+    if (!email && shown) [email, scope, level] = [shown, line, 0];
     const nameEl = NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) || line;
     let text = nameEl.textContent || "";
     // "Kim Lee on behalf of Daniel Okafor": Kim, a delegate, sent Daniel's mail (replies go to
@@ -118,7 +125,7 @@ ST.adapter = (() => {
     if (behalf.length > 1) {
       text = behalf.at(-1);
       const his = [...line.querySelectorAll(ADDRESSED)].reverse().find((el) => ST.clean(el.textContent) && text.includes(ST.clean(el.textContent)));
-      email = level ? null : ST.mail.email(text) || (his && emailsOf(his)[0]);
+      email = level ? null : ST.mail.email(text) || (his && emailOf(his));
     }
     if (!email) return null;
     const name = ST.dedupe(text.replace(/<[^>]*>|\S+@\S+/g, " "))
