@@ -16,7 +16,10 @@ another language, its deeplink URL forms, its newer host outlook.cloud.microsoft
 mailbox I opened (its address is in the URL), one a delegate sent on behalf of its sender (the
 person is the sender), and conversations whose newest message is open, on top or on bottom (the
 person is in that one). A sender whose display name is someone else's address (spoofing) gets a card
-under the real address, named by it, on Gmail and on Outlook.
+under the real address, named by it, on Gmail and on Outlook; on Outlook also when the name ends in
+an invisible direction mark, a comma or a bracket, or holds the address in brackets of its own, in
+the text or in a label. One shown by address alone gets a card under it, even beside an avatar
+labelled with another address.
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -215,6 +218,27 @@ MARIA_SHOWN = (
 LUKAS_SHOWN = (
     'aria-label="Von: Lukas Becker &lt;lukas.becker@contoso.example&gt;">Lukas Becker</button>'
 )
+MARIA_URL = (
+    "https://outlook.live.com/mail/0/inbox/id/AQQkADAwATY3ZmYAZS1lNjQ2LTg5ZTQtMDACLTAwCgAQAJ%2FvE2L"
+)
+MALLORY_MARIA = {"name": "m.garcia@mallory.example", "email": "m.garcia@mallory.example"}
+MALLORY_LUKAS = {"name": "l.becker@mallory.example", "email": "l.becker@mallory.example"}
+AVATAR = '<div class="avatar" aria-hidden="true"></div>'
+
+
+def maria_named(
+    name: str, meta: str = "&lt;m.garcia@mallory.example&gt;"
+) -> tuple[tuple[str, str], ...]:
+    """Outlook.com's header with this display name, then ``meta`` (the address Outlook writes)."""
+    return ((MARIA_SHOWN, f'PersonaName-482">{name}</span> <span class="meta">{meta}'),)
+
+
+def lukas_labelled(name: str, shown: str) -> tuple[tuple[str, str], ...]:
+    """The German header: its button, showing ``shown``, labelled "Von: ``name`` <l.becker@...>"."""
+    label = f"Von: {name} &lt;l.becker@mallory.example&gt;"
+    return ((LUKAS_SHOWN, f'aria-label="{label}">{shown}</button>'),)
+
+
 # Gmail without the email attributes: the address in the hover card's id, or only in the text
 # beside the name.
 NO_EMAIL_ATTRIBUTES = tuple(
@@ -697,6 +721,72 @@ SHOWS = (
                 'aria-label="Von: lukas.becker@contoso.example &lt;l.becker@mallory.example&gt;">'
                 "lukas.becker@contoso.example</button>",
             ),
+        ),
+    ),
+    # The display name is free text: whatever it holds (an address ending in an invisible direction
+    # mark, a comma or a bracket; an address in brackets of its own), the address Outlook writes
+    # after it, last, is the sender's.
+    Shows(
+        "outlook-live-sender-name-holds-another-address-in-brackets",
+        "outlook-message-live",
+        MARIA_URL,
+        {"name": "Bank CEO", "email": "m.garcia@mallory.example"},
+        edits=maria_named("Bank CEO &lt;maria.garcia@outlook.example&gt;"),
+    ),
+    Shows(
+        "outlook-live-sender-name-is-another-address-and-a-direction-mark",
+        "outlook-message-live",
+        MARIA_URL,
+        MALLORY_MARIA,
+        edits=maria_named("maria.garcia@outlook.example\u200e"),
+    ),
+    Shows(
+        "outlook-live-sender-name-is-another-address-and-a-comma",
+        "outlook-message-live",
+        MARIA_URL,
+        MALLORY_MARIA,
+        edits=maria_named("maria.garcia@outlook.example,"),
+    ),
+    Shows(
+        "outlook-live-sender-name-is-another-address-and-a-bracket",
+        "outlook-message-live",
+        MARIA_URL,
+        MALLORY_MARIA,
+        edits=maria_named("maria.garcia@outlook.example&gt;"),
+    ),
+    Shows(
+        "outlook-localized-sender-label-name-is-another-address-and-a-direction-mark",
+        "outlook-message-localized",
+        f"https://outlook.live.com/mail/0/inbox/id/{ITEM_LIVE}",
+        MALLORY_LUKAS,
+        ref=outlook_ref(ITEM_LIVE),
+        edits=lukas_labelled("lukas.becker@contoso.example\u200e", "lukas.becker@contoso.example"),
+    ),
+    Shows(
+        "outlook-localized-sender-label-name-holds-another-address-in-brackets",
+        "outlook-message-localized",
+        f"https://outlook.live.com/mail/0/inbox/id/{ITEM_LIVE}",
+        {"name": "Bank CEO", "email": "l.becker@mallory.example"},
+        ref=outlook_ref(ITEM_LIVE),
+        edits=lukas_labelled("Bank CEO &lt;lukas.becker@contoso.example&gt;", "Bank CEO"),
+    ),
+    # A sender shown by address alone, on the from line itself: that address, not another one
+    # before the line (an avatar labelled with my mailbox).
+    Shows(
+        "outlook-live-sender-shown-by-address-alone",
+        "outlook-message-live",
+        MARIA_URL,
+        {"name": "maria.garcia@outlook.example", "email": "maria.garcia@outlook.example"},
+        edits=maria_named("maria.garcia@outlook.example", meta=""),
+    ),
+    Shows(
+        "outlook-live-sender-shown-by-address-alone-beside-an-avatar-labelled-with-mine",
+        "outlook-message-live",
+        MARIA_URL,
+        {"name": "maria.garcia@outlook.example", "email": "maria.garcia@outlook.example"},
+        edits=(
+            *maria_named("maria.garcia@outlook.example", meta=""),
+            (AVATAR, '<div class="avatar" aria-label="Mailbox of alex.morgan@outlook.com"></div>'),
         ),
     ),
     Shows(
