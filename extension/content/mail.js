@@ -3,17 +3,14 @@
 // tie with.
 ST.mail = (() => {
   const EMAIL = /[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/.source;
-  const EMAIL_RE = new RegExp(EMAIL, "g");
+  const BARE = new RegExp(EMAIL, "g");
   const BRACKETED = new RegExp(`<(${EMAIL})>`, "g");
   // Invisible format characters (direction marks, zero-width joiners) a display name can end with.
   const plain = (s) => String(s || "").replace(/\p{Cf}/gu, "");
   // A display name is free text: "ceo@bank.example", or "Bank CEO <ceo@bank.example>", before the
   // real <x@mallory.example>. With angle brackets, only what is in them counts; without, the bare.
   const bracketed = (s) => [...plain(s).matchAll(BRACKETED)].map((m) => m[1].toLowerCase());
-  const emails = (s) => {
-    const b = bracketed(s);
-    return b.length ? b : (plain(s).match(EMAIL_RE) || []).map((e) => e.toLowerCase());
-  };
+  const bare = (s) => (plain(s).match(BARE) || []).map((e) => e.toLowerCase());
   // Robots (no-reply, notifications, bounces) and list addresses (Google Groups, groups.io,
   // mailman's -request / -bounces): nobody is reachable there.
   const ROBOT =
@@ -23,14 +20,22 @@ ST.mail = (() => {
   const VIA = /\S\s+via\s+\S/;
 
   return {
-    EMAIL_RE,
+    EMAIL, // the pattern of an address, as regular-expression source
     plain,
     bracketed,
-    emails,
+
+    // The addresses in s: those in angle brackets if there are any, else the bare ones.
+    emails(s) {
+      const b = bracketed(s);
+      return b.length ? b : bare(s);
+    },
 
     // The one address in s: the last in angle brackets (the sender's, after the name), else the
     // first; null if there is none.
-    email: (s) => bracketed(s).at(-1) || emails(s)[0] || null,
+    email(s) {
+      const b = bracketed(s);
+      return b.length ? b.at(-1) : bare(s)[0] || null;
+    },
 
     // "A sender with my name, not writing to me, is me" (a send-as alias, another address of mine);
     // one of my name writing to me is a namesake, someone else. Adds those senders' addresses to

@@ -17,7 +17,7 @@ ST.adapter = (() => {
   ];
   const ADDRESSED = '[title*="@"], [aria-label*="@"], [data-email*="@"], a[href^="mailto:" i]';
   // What Outlook writes right after a sender's name: "<address>".
-  const NEXT = new RegExp(`^\\s*<(${ST.mail.EMAIL_RE.source})>`);
+  const NEXT = new RegExp(`^\\s*<(${ST.mail.EMAIL})>`);
   const ATTRS = ["data-email", "href", "aria-label", "title"];
   const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|em nome de|per conto di|namens|w imieniu|på vegne a[fv]|от имени)\s/i;
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
@@ -90,6 +90,14 @@ ST.adapter = (() => {
     return me;
   }
 
+  // The first of the text `scope` shows after `line`, one of its descendants.
+  function textAfter(line, scope) {
+    const r = document.createRange();
+    r.selectNodeContents(scope);
+    r.setStartAfter(line);
+    return r.toString().slice(0, 200);
+  }
+
   // The sender: name from the from line; address from it or, up to 4 levels out, from what comes
   // before it (an avatar's label, the text beside the name), never from a header line after it
   // (To, Cc) or the message. `own`: the address is on the from line itself. One in the line's text
@@ -106,10 +114,7 @@ ST.adapter = (() => {
       if (level > 0 && (addressed.some(after) || scope.querySelector(BODY))) break;
       const text = (scope.textContent || "").slice(0, 400);
       const labels = [scope, ...addressed].filter((el) => el.matches(ADDRESSED) && !after(el)).map(emailOf);
-      const r = document.createRange();
-      r.selectNodeContents(scope);
-      if (level) r.setStartAfter(line);
-      const rest = level ? ST.mail.plain(r.toString().slice(0, 200)) : "";
+      const rest = level ? ST.mail.plain(textAfter(line, scope)) : "";
       if (!level) shown = ST.mail.email(text);
       email = level ? rest.match(NEXT)?.[1].toLowerCase() || (!shown && (labels.find(Boolean) || ST.mail.bracketed(text).at(-1))) : labels.find(Boolean);
       if (email || (shown && rest.trim()) || level >= 4 || scope === pane || !scope.parentElement || scope.parentElement === pane) break;
