@@ -33,18 +33,15 @@ def linkedin_slug(value: str) -> str:
         raise IdentityError("empty LinkedIn profile")
     slug = _slug_from_url(text) if "/" in text or "linkedin." in text.lower() else text
     slug = unicodedata.normalize("NFC", unquote(slug)).strip()
-    if not all(map(_slug_char, slug)):
-        raise IdentityError(f"not a LinkedIn profile slug: {value[:80]!r}")
-    # A canonical slug must read back as itself: no "%" (decoded again) and no "linkedin."
-    # (read as a URL). Real slugs have neither.
-    if "%" in slug or "linkedin." in slug.lower():
-        raise IdentityError(f"not a LinkedIn profile slug: {value[:80]!r}")
-    slug = slug if _MEMBER_ID.match(slug) else slug.lower()
-    # The length of the key as stored: lowercasing can lengthen it ("İ" becomes "i" and a
-    # combining dot), and a key beyond the column's size is a database error.
-    if not 0 < len(slug) <= _SLUG_LENGTH:
-        raise IdentityError(f"not a LinkedIn profile slug: {value[:80]!r}")
-    return slug
+    if all(map(_slug_char, slug)):
+        slug = slug if _MEMBER_ID.match(slug) else slug.lower()
+        # A canonical slug must read back as itself: no "%" (decoded again) and no "linkedin."
+        # (read as a URL); real slugs have neither. Its length is the stored key's: lowercasing
+        # can lengthen it ("İ" becomes "i" and a combining dot), and a key beyond the column's
+        # size is a database error.
+        if 0 < len(slug) <= _SLUG_LENGTH and "%" not in slug and "linkedin." not in slug.lower():
+            return slug
+    raise IdentityError(f"not a LinkedIn profile slug: {value[:80]!r}")
 
 
 def _slug_char(c: str) -> bool:
