@@ -814,12 +814,34 @@ def get_contact(user: Owner, contact_id: int, *, follow_merges: bool = False) ->
     """The user's live contact `contact_id` (else a 404); with `follow_merges`, a contact merged
     into another gives the one it became (a log queued before the merge still lands)."""
     contact = db.session.get(Contact, contact_id)
-    for _ in range(100):  # each merge points further on; a chain ends at a live contact
-        if not (follow_merges and contact is not None and contact.merged_into_id is not None):
-            break
-        contact = db.session.get(Contact, contact.merged_into_id)
+    if follow_merges:
+        contact = _merged_into(contact)
     if contact is None or contact.user_id != user.id or contact.deleted_at is not None:
         abort(404, message=f"No contact {contact_id}.")
+    return contact
+
+
+def _merged_into(contact: Contact | None) -> Contact | None:
+    """The contact `contact` became through merges (itself if it was never merged)."""
+    for _ in range(100):  # each merge points further on; a chain ends at a live contact
+        if contact is None or contact.merged_into_id is None:
+            break
+        contact = db.session.get(Contact, contact.merged_into_id)
+    return contact
+
+
+def contact_of_stored(user: Owner, row: Interaction) -> Contact:
+    """The live contact a stored interaction is answered with (a replay of its PUT, a repeated
+    DELETE): its own, or the one it was merged into. A deleted contact took its interactions
+    with it: 410, never an answer showing it as if it were still there (a browser would cache
+    it again)."""
+    contact = _merged_into(db.session.get(Contact, row.contact_id))
+    if contact is None or contact.user_id != user.id or contact.deleted_at is not None:
+        abort(
+            410,
+            message=f"Interaction {row.id} was logged, but its contact {row.contact_id} has "
+            "since been deleted with its interactions; it stays deleted.",
+        )
     return contact
 
 
@@ -1064,14 +1086,15 @@ def _record_interaction(user: Owner, row: Interaction, op: str) -> None:
 
 def record_interaction(
     user: Owner, device: auth.Caller | None, interaction_id: uuid.UUID, data: dict
-) -> tuple[Interaction, bool]:
-    """Create an interaction with a client-chosen id; a replay returns the stored one unchanged."""
+) -> tuple[Interaction, Contact, bool]:
+    """Create an interaction with a client-chosen id; a replay returns the stored one unchanged.
+    Returns the interaction, the contact to answer with, and whether it was created."""
     user = lock_user(user)
     existing = db.session.get(Interaction, interaction_id)
     if existing is not None:
         if existing.user_id != user.id:
             abort(409, message="That interaction id is taken.")
-        return existing, False
+        return existing, contact_of_stored(user, existing), False
     contact = _contact_for_new_interaction(user, data)
     # A contact found by an inline identity and given the others it lacked (not flushed yet).
     grown = contact in db.session.dirty
@@ -1088,7 +1111,7 @@ def record_interaction(
         if duplicate is not None:
             if grown:  # no new interaction, but the contact changed: the feed says so
                 _record_contact(user, contact)
-            return duplicate, False
+            return duplicate, contact, False
     row = Interaction(**_new_interaction(user, device, interaction_id, contact.id, data))
     db.session.add(row)
     db.session.flush()
@@ -1096,7 +1119,7 @@ def record_interaction(
     contact.updated_at = row.created_at
     _record_interaction(user, row, "upsert")
     _record_contact(user, contact)
-    return row, True
+    return row, contact, True
 
 
 def _new_interaction(
@@ -1302,17 +1325,18 @@ def update_interaction(user: Owner, row: Interaction, data: dict) -> Interaction
     return row
 
 
-def delete_interaction(user: Owner, row: Interaction) -> Interaction:
+def delete_interaction(user: Owner, row: Interaction) -> tuple[Interaction, Contact]:
+    """Returns the interaction and the contact to answer with."""
     user = lock_and_reload(user, row)
     if row.deleted_at is not None:
-        return row
+        return row, contact_of_stored(user, row)
     contact = get_contact(user, row.contact_id)
     row.deleted_at = utcnow()
     row.updated_at = row.deleted_at
     adjust_stats(contact, user, removed=event_of(row))
     _record_interaction(user, row, "delete")
     _record_contact(user, contact)
-    return row
+    return row, contact
 
 
 def _jsonable(value):

@@ -15,13 +15,15 @@ from ..schemas import (
 from .answers import json_answer
 
 blp = Blueprint("interactions", __name__, url_prefix="/api/v1", description="The ledger")
+GONE = "Its contact was deleted since, with its interactions"
 
 
-def commit_and_answer(row) -> dict:
+def commit_and_answer(row, contact=None) -> dict:
     """Commit, then answer from the objects just written: they stay loaded (not expired) and
     held, so the answer costs only the tie's own reads, which on SQLite no longer hold the
-    write lock."""
-    contact = db.session.get(Contact, row.contact_id)  # held: the session only keeps weak refs
+    write lock. `contact`: the one to answer with, if not the interaction's own."""
+    if contact is None:  # held: the session only keeps weak refs
+        contact = db.session.get(Contact, row.contact_id)
     session = db.session()
     session.expire_on_commit = False
     session.commit()
@@ -35,8 +37,8 @@ def log(interaction_id: uuid.UUID, data: dict):
     answer = ledger.log_interaction(g.user, g.device, interaction_id, data)
     if answer is not None:
         return json_answer(answer, 201)
-    row, created = ledger.record_interaction(g.user, g.device, interaction_id, data)
-    return json_answer(commit_and_answer(row), 201 if created else 200)
+    row, contact, created = ledger.record_interaction(g.user, g.device, interaction_id, data)
+    return json_answer(commit_and_answer(row, contact), 201 if created else 200)
 
 
 @blp.route("/interactions")
@@ -62,11 +64,13 @@ class InteractionItem(MethodView):
         schema=ErrorSchema,
         description="Another user's id, or identities of different contacts",
     )
+    @blp.alt_response(410, schema=ErrorSchema, description=GONE)
     def put(self, data, interaction_id):
         """Log an interaction under a client-chosen id: a replay changes nothing (200).
 
         With an inline `contact` the first log creates the contact; an `external_ref` already
-        logged for that contact returns the stored interaction instead of a second one.
+        logged for that contact returns the stored interaction instead of a second one. A
+        replay after the contact was deleted (with its interactions) is a 410.
         """
         return log(interaction_id, data)
 
@@ -81,7 +85,10 @@ class InteractionItem(MethodView):
         return commit_and_answer(row)
 
     @blp.response(200, InteractionResultSchema)
+    @blp.alt_response(410, schema=ErrorSchema, description=GONE)
     def delete(self, interaction_id):
-        """Delete an interaction (a tombstone stays in the changes feed)."""
-        row = ledger.delete_interaction(g.user, ledger.get_interaction(g.user, interaction_id))
-        return commit_and_answer(row)
+        """Delete an interaction (a tombstone stays in the changes feed); deleting it again
+        changes nothing, and after its contact was deleted it is a 410."""
+        interaction = ledger.get_interaction(g.user, interaction_id)
+        row, contact = ledger.delete_interaction(g.user, interaction)
+        return commit_and_answer(row, contact)

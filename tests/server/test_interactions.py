@@ -350,3 +350,49 @@ def test_a_page_cursor_must_be_one_of_the_contacts_interactions(api, log):
     assert_error(api.get(f"{base}?before=not-a-uuid"), 422, "before")
     assert_error(api.get(f"{base}?limit=0"), 422, "limit")
     assert_error(api.get(f"{base}?limit=501"), 422, "limit")
+
+
+def test_a_replay_after_its_contact_was_deleted_is_gone_not_a_live_contact(
+    api, log, table_counts, changes
+):
+    """Deleting a contact deletes its interactions: a replay of one of their PUTs (a browser
+    that never got the first answer) must not show the contact as if it were still there, or a
+    browser would cache it again; it is a 410 that says why, and changes nothing."""
+    interaction_id = new_id()
+    body = {"kind": "coffee", "contact": JANE, "note": "first"}
+    first = api.put(f"/api/v1/interactions/{interaction_id}", json=body)
+    assert first.status_code == 201
+    contact_id = first.json["contact"]["id"]
+    assert api.delete(f"/api/v1/contacts/{contact_id}").status_code == 204
+    counts, feed = table_counts(), changes()
+
+    for replay in (
+        lambda: api.put(f"/api/v1/interactions/{interaction_id}", json=body),
+        lambda: api.delete(f"/api/v1/interactions/{interaction_id}"),
+    ):
+        error = assert_error(replay(), 410)
+        assert "deleted" in error["message"] and str(contact_id) in error["message"]
+        assert table_counts() == counts
+        assert changes() == feed
+    assert api.get(f"/api/v1/contacts/{contact_id}").status_code == 404
+    assert api.get("/api/v1/lookup?email=jane@example.com").json["contact"] is None
+
+
+def test_a_replay_after_its_contact_was_merged_shows_the_contact_it_became(api, log):
+    """An interaction deleted (undone) before its contact was merged into another: its replay
+    answers the interaction as stored, with the contact it lives on as now."""
+    ana = {"name": "Ana", "identities": [{"kind": "email", "value": "ana@example.com"}]}
+    into = log("call", contact=ana)["contact"]["id"]
+    interaction_id = new_id()
+    body = {"kind": "coffee", "contact": JANE}
+    other = api.put(f"/api/v1/interactions/{interaction_id}", json=body).json["contact"]["id"]
+    api.delete(f"/api/v1/interactions/{interaction_id}")
+    assert api.post(f"/api/v1/contacts/{into}/merge", json={"contact_id": other}).status_code == 200
+
+    again = api.put(f"/api/v1/interactions/{interaction_id}", json=body)
+    assert again.status_code == 200, again.json
+    assert again.json["interaction"]["deleted_at"] is not None
+    assert again.json["contact"]["id"] == into
+    assert again.json["tie"]["interaction_count"] == 1
+    gone = api.delete(f"/api/v1/interactions/{interaction_id}")
+    assert gone.status_code == 200 and gone.json["contact"]["id"] == into
