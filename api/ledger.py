@@ -26,7 +26,17 @@ from sqlalchemy.orm.util import identity_key
 
 from . import auth, database, scoring
 from .auth import Account
-from .models import Change, Contact, ContactStats, Identity, Interaction, User, db, utcnow
+from .models import (
+    Change,
+    Contact,
+    ContactStats,
+    Identity,
+    Interaction,
+    InteractionAlias,
+    User,
+    db,
+    utcnow,
+)
 from .schemas import SettingsOutSchema
 
 _AGGREGATE_FIELDS = [f.name for f in dataclass_fields(scoring.Aggregate)]
@@ -1085,12 +1095,27 @@ def _record_interaction(user: Owner, row: Interaction, op: str) -> None:
 
 
 def record_interaction(
-    user: Owner, device: auth.Caller | None, interaction_id: uuid.UUID, data: dict
+    user: Owner,
+    device: auth.Caller | None,
+    interaction_id: uuid.UUID,
+    data: dict,
+    *,
+    client_id: bool = True,
 ) -> tuple[Interaction, Contact, bool]:
     """Create an interaction with a client-chosen id; a replay returns the stored one unchanged.
-    Returns the interaction, the contact to answer with, and whether it was created."""
+    Returns the interaction, the contact to answer with, and whether it was created.
+
+    An id answered with an interaction logged before (same `external_ref`) stays bound to it
+    (`client_id`: the client chose the id, so it may retry it): a retry answers that interaction,
+    as it is now, even once deleted, and never logs a second one."""
     user = lock_user(user)
     existing = db.session.get(Interaction, interaction_id)
+    if existing is None:
+        bound = db.session.get(InteractionAlias, interaction_id)
+        if bound is not None and bound.user_id == user.id:
+            existing = db.session.get(Interaction, bound.interaction_id)
+        elif bound is not None:
+            abort(409, message="That interaction id is taken.")
     if existing is not None:
         if existing.user_id != user.id:
             abort(409, message="That interaction id is taken.")
@@ -1111,6 +1136,9 @@ def record_interaction(
         if duplicate is not None:
             if grown:  # no new interaction, but the contact changed: the feed says so
                 _record_contact(user, contact)
+            if client_id:
+                bound = {"id": interaction_id, "user_id": user.id, "interaction_id": duplicate.id}
+                db.session.add(InteractionAlias(**bound))
             return duplicate, contact, False
     row = Interaction(**_new_interaction(user, device, interaction_id, contact.id, data))
     db.session.add(row)
@@ -1160,6 +1188,8 @@ _SAME_REF = database.DriverStatement(
     )
     .limit(1)
 )
+_aliases = InteractionAlias.__table__
+_BOUND_ID = database.DriverStatement(select(_aliases.c.id).where(_aliases.c.id == bindparam("id")))
 _STATS_COLUMNS = [*_AGGREGATE_FIELDS, "score", "last_interaction_id"]
 _STORE_STATS = database.DriverStatement(
     update(_stats)
@@ -1211,6 +1241,8 @@ def _log_common_case(
         params = {"user_id": user.id, "contact_id": contact.id, "ref": ref}
         if _SAME_REF.first(conn, params) is not None:
             return None
+    if _BOUND_ID.first(conn, {"id": interaction_id}) is not None:
+        return None  # the id was answered with an earlier interaction: a retry
     # The stored scores just before this write, if this process holds them: its rank, below.
     order = _order_if_current(user, contact.ledger_version, contact.owner_refreshed_at)
     values = _new_interaction(user, device, interaction_id, contact.id, data)

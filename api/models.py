@@ -161,6 +161,19 @@ class Interaction(db.Model):
     deleted_at: Mapped[datetime | None]
 
 
+class InteractionAlias(db.Model):
+    """A log's id answered with an interaction stored before it (its `external_ref` was logged
+    already): a retry of that id answers the same interaction, never logs a second one."""
+
+    __tablename__ = "interaction_aliases"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    interaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True
+    )
+
+
 class ContactStats(db.Model):
     """Per-contact aggregates, updated in the same transaction as every ledger write."""
 

@@ -31,13 +31,15 @@ def commit_and_answer(row, contact=None) -> dict:
     return {"interaction": ledger.interaction_dict(row), "contact": data, "tie": data["tie"]}
 
 
-def log(interaction_id: uuid.UUID, data: dict):
+def log(interaction_id: uuid.UUID, data: dict, client_id: bool = True):
     """Log a new interaction (201), or answer with the one already stored for it (200: a replay
     of its id, or its `external_ref` logged before for the contact)."""
     answer = ledger.log_interaction(g.user, g.device, interaction_id, data)
     if answer is not None:
         return json_answer(answer, 201)
-    row, contact, created = ledger.record_interaction(g.user, g.device, interaction_id, data)
+    row, contact, created = ledger.record_interaction(
+        g.user, g.device, interaction_id, data, client_id=client_id
+    )
     return json_answer(commit_and_answer(row, contact), 201 if created else 200)
 
 
@@ -51,7 +53,7 @@ class Interactions(MethodView):
     def post(self, data):
         """Log an interaction with a server-assigned id; an `external_ref` already logged for
         the contact returns the stored interaction (200) instead of a second one."""
-        return log(uuid.uuid4(), data)
+        return log(uuid.uuid4(), data, client_id=False)  # an id no client can retry
 
 
 @blp.route("/interactions/<uuid:interaction_id>")

@@ -161,7 +161,8 @@ def test_external_ref_is_recorded_once_per_contact(api, log, table_counts, chang
     dup = log("email", external_ref="<CAF=abc@mail.gmail.com>", expect=200)
     assert dup["interaction"]["id"] == first["interaction"]["id"]
     assert dup["tie"]["interaction_count"] == 1
-    assert table_counts() == counts
+    # Nothing is logged; only the request's id is remembered as that interaction's.
+    assert table_counts() == {**counts, "interaction_aliases": 1}
     assert changes() == feed
     # The same message with someone else is that person's interaction.
     bob = {"name": "Bob", "identities": [{"kind": "email", "value": "bob@example.com"}]}
@@ -396,3 +397,44 @@ def test_a_replay_after_its_contact_was_merged_shows_the_contact_it_became(api, 
     assert again.json["tie"]["interaction_count"] == 1
     gone = api.delete(f"/api/v1/interactions/{interaction_id}")
     assert gone.status_code == 200 and gone.json["contact"]["id"] == into
+
+
+def test_an_id_answered_with_an_earlier_log_stays_bound_to_it(api, log, table_counts, changes):
+    """A log of an email already logged is answered with the stored interaction: its own id is
+    remembered as that interaction's, so a retry of it (a browser that lost the answer) never
+    logs a second one, even after the first was undone."""
+    ref = "<CAF=retry@mail.gmail.com>"
+    first = log("email", external_ref=ref)
+    second_id = new_id()
+    body = {"kind": "email", "contact": JANE, "external_ref": ref}
+    dup = api.put(f"/api/v1/interactions/{second_id}", json=body)
+    assert dup.status_code == 200
+    assert dup.json["interaction"]["id"] == first["interaction"]["id"]
+
+    undone = api.delete(f"/api/v1/interactions/{first['interaction']['id']}")
+    assert undone.status_code == 200
+    counts, feed = table_counts(), changes()
+    for again in (body, {**body, "note": "edited?"}):
+        retry = api.put(f"/api/v1/interactions/{second_id}", json=again)
+        assert retry.status_code == 200, retry.json
+        assert retry.json["interaction"]["id"] == first["interaction"]["id"]
+        assert retry.json["interaction"]["deleted_at"] is not None
+        assert retry.json["tie"]["interaction_count"] == 0
+        assert table_counts() == counts
+        assert changes() == feed
+    # The bound id is no interaction of its own, and another user's log cannot take it.
+    assert_error(api.patch(f"/api/v1/interactions/{second_id}", json={"note": "x"}), 404)
+    # A new log of the same email, under a new id, is a new interaction.
+    assert log("email", external_ref=ref)["tie"]["interaction_count"] == 1
+
+
+def test_an_id_bound_to_an_earlier_log_is_not_another_users(api, log, other_api):
+    ref = "<CAF=bound@mail.gmail.com>"
+    log("email", external_ref=ref)
+    bound = new_id()
+    api.put(
+        f"/api/v1/interactions/{bound}",
+        json={"kind": "email", "contact": JANE, "external_ref": ref},
+    )
+    r = other_api.put(f"/api/v1/interactions/{bound}", json={"kind": "call", "contact": JANE})
+    assert_error(r, 409)
