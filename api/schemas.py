@@ -225,10 +225,22 @@ class PairSchema(StrictSchema):
             raise ValidationError("Give a pairing code, or a username and password.", "code")
 
 
+def weight(low: float, high: float) -> fields.Float:
+    """A weight leaves its part out (0) or counts (`low` to `high`): a positive weight far below
+    `low` (1e-310 is a subnormal float) only loses precision in the sums, and a tiny kind weight
+    counts for nothing."""
+
+    def check(value: float) -> None:
+        if value != 0 and not low <= value <= high:
+            raise ValidationError(f"Must be 0, or from {low} to {high}.")
+
+    return fields.Float(validate=check, metadata={"minimum": 0, "maximum": high})
+
+
 class SettingsSchema(StrictSchema):
     weights = fields.Dict(
         keys=fields.String(validate=validate.OneOf(scoring.COMPONENTS)),
-        values=fields.Float(validate=validate.Range(min=0, max=100)),
+        values=weight(0.001, 100),
     )
     frequency_half_life_days = fields.Float(validate=validate.Range(min=1, max=3650))
     recency_half_life_days = fields.Float(validate=validate.Range(min=1, max=3650))
@@ -236,7 +248,7 @@ class SettingsSchema(StrictSchema):
     reciprocity_half_life_days = fields.Float(validate=validate.Range(min=1, max=3650))
     kind_weights = fields.Dict(
         keys=fields.String(validate=validate.OneOf(scoring.KINDS)),
-        values=fields.Float(validate=validate.Range(min=0, max=10)),
+        values=weight(0.001, 10),
     )
     kind_closeness = fields.Dict(
         keys=fields.String(validate=validate.OneOf(scoring.KINDS)),

@@ -52,3 +52,27 @@ def test_delete_puts_the_default_settings_back_and_rescores(api, log, changes):
     # Already the defaults: nothing to rescore, nothing in the feed.
     assert api.delete("/api/v1/settings").json == defaults
     assert len(changes()) == len(before) + 1
+
+
+def test_weights_too_small_to_compute_with_are_a_422_naming_the_range(api, log, changes):
+    """A weight of 1e-310 is not 0, yet too small for the arithmetic (a subnormal float): it is
+    refused, saying what is allowed, and the settings and scores stay as they were."""
+    log("coffee", contact=JANE)
+    settings, feed = api.get("/api/v1/settings").json, changes()
+    for tiny in (1e-310, 5e-324, 1e-9):
+        only_emotional = {**ALL_ZERO, "emotional": tiny}
+        r = api.patch("/api/v1/settings", json={"weights": only_emotional})
+        body = assert_error(r, 422, "weights")
+        assert "0.001" in repr(body["errors"]) and "100" in repr(body["errors"])
+        r = api.patch("/api/v1/settings", json={"kind_weights": {"coffee": tiny}})
+        body = assert_error(r, 422, "kind_weights")
+        assert "0.001" in repr(body["errors"]) and "10" in repr(body["errors"])
+    assert api.get("/api/v1/settings").json == settings
+    assert changes() == feed
+
+    # The smallest weight allowed still makes a score.
+    r = api.patch("/api/v1/settings", json={"weights": {**ALL_ZERO, "emotional": 0.001}})
+    assert r.status_code == 200, r.json
+    tie = api.get("/api/v1/lookup?email=jane@example.com").json["tie"]
+    assert tie["score"] > 0
+    assert abs(tie["score"] - 100 * tie["components"]["emotional"]) <= 0.06
