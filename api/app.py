@@ -2,12 +2,14 @@
 
 import json
 import re
+import sys
 import time
 
 from flask import Flask, g, request
 from flask_cors import CORS
 from flask_smorest import Api, abort
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -48,6 +50,34 @@ class SyncFlask(Flask):
 
 
 def create_app(test_config: dict | None = None) -> Flask:
+    """The app, configured from the environment (and `test_config`); a setting it cannot use
+    is a ConfigError that names it."""
+    try:
+        return _create_app(test_config)
+    except config.ConfigError as exc:
+        raise _refusal(exc) from None
+    except (ArgumentError, ImportError) as exc:  # an unknown dialect, a driver not installed
+        refused = config.ConfigError(
+            f"STRONGTIES_DATABASE_URL names no database this server can use: {_first_line(exc)}"
+        )
+        raise _refusal(refused) from None
+
+
+def _refusal(exc: config.ConfigError) -> Exception:
+    """Under gunicorn, the ConfigError as its AppImportError too: gunicorn prints that as its
+    message alone and stops, where it logs anything else with a traceback."""
+    server = sys.modules.get("gunicorn.errors")
+    if server is None:
+        return exc
+    return type("ConfigError", (config.ConfigError, server.AppImportError), {})(str(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _create_app(test_config: dict | None) -> Flask:
     app = SyncFlask(__name__)
     app.config.update(
         API_TITLE="Strong Ties",

@@ -372,6 +372,30 @@ def test_a_setting_that_cannot_be_used_is_one_line_not_a_traceback(
     assert "serving" not in done.stdout
 
 
+GUNICORN_BAD_SETTINGS = [
+    ({"STRONGTIES_THREADS": "abc"}, "STRONGTIES_THREADS must be a whole number"),
+    ({"STRONGTIES_SQLITE_SYNCHRONOUS": "sometimes"}, "STRONGTIES_SQLITE_SYNCHRONOUS"),
+    ({"STRONGTIES_DATABASE_URL": "postgresql://u:hunter2@h:port/x"}, "URL is not a database"),
+    ({"STRONGTIES_DATABASE_URL": "nosuchdb://host/x"}, "STRONGTIES_DATABASE_URL"),
+]
+
+
+@pytest.mark.parametrize(("settings", "named"), GUNICORN_BAD_SETTINGS, ids=lambda v: str(v)[:60])
+def test_gunicorn_with_a_setting_that_cannot_be_used_says_so_in_one_line(tmp_path, settings, named):
+    """`gunicorn 'api:create_app()'` as docs/deploy.md runs it: the setting's message once,
+    no traceback, and gunicorn stops with a non-zero exit instead of booting workers again."""
+    env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}", **settings)
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    done = strongties(
+        env, "--bind", "127.0.0.1:0", "api:create_app()", command=[gunicorn], timeout=60
+    )
+    assert done.returncode != 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    said = [line for line in done.stderr.splitlines() if named in line]
+    assert len(said) == 1 and not said[0].startswith("["), done.stderr  # not a log record
+    assert "hunter2" not in done.stderr
+
+
 def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path):
     env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}")
     with socket.socket() as taken:
