@@ -11,6 +11,7 @@ where SQLite's busy handler sleeps up to 100 ms between tries.
 import logging
 import os
 import sqlite3
+import stat
 import threading
 import time
 import weakref
@@ -54,7 +55,7 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
     if synchronous not in SYNCHRONOUS_MODES:
         raise ValueError(f"SQLite synchronous must be one of {SYNCHRONOUS_MODES}: {synchronous!r}")
     database = engine.url.database
-    create_private(engine.url)
+    make_private(engine.url)
     queue = f"{database}-writer.lock" if is_file(engine.url) and fcntl is not None else None
 
     @event.listens_for(engine, "connect")
@@ -116,16 +117,29 @@ def is_file(url: URL) -> bool:
     )
 
 
-def create_private(url: URL) -> None:
+def make_private(url: URL) -> None:
     """Create a SQLite file that does not exist yet as readable by its owner only: a ledger is
     personal data, and SQLite gives its -wal and -shm files the database file's mode (left to
-    SQLite, the umask decides, usually readable by all)."""
+    SQLite, the umask decides, usually readable by all). One that exists, wherever it is (made
+    by an older version, copied, restored), loses what its group and others could do with it,
+    and so do its -wal, -shm and lock files."""
     if not is_file(url):
         return
     try:
         os.close(os.open(url.database, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
-    except OSError:  # it exists; or its folder does not, which SQLite reports on connecting
+        return
+    except FileExistsError:
         pass
+    except OSError:  # its folder does not exist, which SQLite reports on connecting
+        return
+    for end in ("", "-wal", "-shm", "-writer.lock"):
+        path = url.database + end
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            if mode & 0o077:
+                os.chmod(path, mode & 0o700)
+        except OSError:  # not there, or not ours to change: left as it is
+            pass
 
 
 def _begin(connection: PoolProxiedConnection) -> None:
@@ -351,7 +365,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Bring the schema at `url` up to the newest migration."""
-    create_private(make_url(url))
+    make_private(make_url(url))
     command.upgrade(alembic_config(url), "head")
 
 

@@ -62,3 +62,21 @@ def test_the_ledger_files_are_readable_by_their_owner_only(tmp_path, loose_umask
         assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
     if where == "default":
         assert mode(folder) == 0o700
+
+
+def test_a_ledger_file_left_readable_by_others_is_tightened(tmp_path, loose_umask):
+    """A database file an older version (or a copy, a restore) left readable by every account,
+    at a path the user chose, is made private when the server opens it, with its -wal, -shm and
+    lock files; the data in it stays."""
+    database = tmp_path / "ledger.db"
+    env = cli_env(f"sqlite:///{database}")
+    token = run_cli(env, "token", "create", "Laptop").strip().splitlines()[-1]
+    siblings = [database.with_name(database.name + end) for end in ("-wal", "-shm")]
+    for path in [database, *siblings]:
+        path.touch()
+        path.chmod(0o644)  # as SQLite leaves them under a umask of 022
+    with ServerProcess(env, tmp_path / "server.log", cwd=tmp_path) as server:
+        r = server.request("GET", "/api/v1/contacts", token)
+        assert r.status_code == 200, r.text  # the token made before is still there
+        files = [database, *siblings, database.with_name(database.name + "-writer.lock")]
+        assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
