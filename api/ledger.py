@@ -1340,6 +1340,9 @@ def update_interaction(user: Owner, row: Interaction, data: dict) -> Interaction
     edits = _fields_from(data)
     if new_contact.id == old_contact.id and all(getattr(row, k) == v for k, v in edits.items()):
         return row  # nothing changes: nothing is written, nothing bumped
+    ref = edits.get("external_ref", row.external_ref)
+    if ref and (new_contact.id != old_contact.id or ref != row.external_ref):
+        _refuse_second_log_of(user, new_contact, ref, row.id)
     before = event_of(row)
     for key, value in edits.items():
         setattr(row, key, value)
@@ -1355,6 +1358,28 @@ def update_interaction(user: Owner, row: Interaction, data: dict) -> Interaction
     if new_contact.id != old_contact.id:
         _record_contact(user, old_contact)
     return row
+
+
+def _refuse_second_log_of(user: Owner, contact: Contact, ref: str, editing: uuid.UUID) -> None:
+    """409 if another live interaction of `contact` holds `ref`: one message, one interaction
+    per contact, as a log of it keeps (`record_interaction`)."""
+    holder = db.session.scalar(
+        select(Interaction.id)
+        .where(
+            Interaction.user_id == user.id,
+            Interaction.contact_id == contact.id,
+            Interaction.external_ref == ref,
+            Interaction.deleted_at.is_(None),
+            Interaction.id != editing,
+        )
+        .limit(1)
+    )
+    if holder is not None:
+        abort(
+            409,
+            message=f"Interaction {holder} of contact {contact.id} has that external_ref "
+            "already: the same message is logged once per contact.",
+        )
 
 
 def delete_interaction(user: Owner, row: Interaction) -> tuple[Interaction, Contact]:

@@ -78,9 +78,14 @@ class InteractionItem(MethodView):
 
     @blp.arguments(InteractionPatchSchema())
     @blp.response(200, InteractionResultSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="The interaction was deleted")
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="The interaction was deleted, or its contact has its external_ref already",
+    )
     def patch(self, data, interaction_id):
-        """Edit an interaction; the last write by server time wins."""
+        """Edit an interaction; the last write by server time wins. An `external_ref` that
+        another live interaction of its contact holds (given, or on moving it) is a 409."""
         row = ledger.update_interaction(
             g.user, ledger.get_interaction(g.user, interaction_id), data
         )

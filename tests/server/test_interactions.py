@@ -438,3 +438,31 @@ def test_an_id_bound_to_an_earlier_log_is_not_another_users(api, log, other_api)
     )
     r = other_api.put(f"/api/v1/interactions/{bound}", json={"kind": "call", "contact": JANE})
     assert_error(r, 409)
+
+
+def test_an_edit_cannot_log_the_same_message_twice_for_a_contact(api, log, table_counts, changes):
+    """The same email message (external_ref) is one interaction per contact: an edit that gives
+    an interaction the ref another one of its contact holds, or moves it to a contact that
+    holds its ref, is a 409 naming that interaction, and changes nothing."""
+    ref = "<CAF=once@mail.gmail.com>"
+    first = log("email", external_ref=ref)
+    other = log("call")
+    bob = {"name": "Bob", "identities": [{"kind": "email", "value": "bob@example.com"}]}
+    bobs = log("email", contact=bob, external_ref=ref)
+    counts, feed = table_counts(), changes()
+
+    path = f"/api/v1/interactions/{other['interaction']['id']}"
+    error = assert_error(api.patch(path, json={"external_ref": ref}), 409)
+    assert first["interaction"]["id"] in error["message"]
+    path = f"/api/v1/interactions/{bobs['interaction']['id']}"
+    moved = api.patch(path, json={"contact_id": first["contact"]["id"]})
+    assert first["interaction"]["id"] in assert_error(moved, 409)["message"]
+    assert table_counts() == counts
+    assert changes() == feed
+    # Another edit of an interaction that keeps its ref is an edit like any other.
+    r = api.patch(f"/api/v1/interactions/{first['interaction']['id']}", json={"note": "kept"})
+    assert r.status_code == 200 and r.json["interaction"]["external_ref"] == ref
+    # Once the first is deleted, the ref is free for another of the contact's interactions.
+    api.delete(f"/api/v1/interactions/{first['interaction']['id']}")
+    r = api.patch(f"/api/v1/interactions/{other['interaction']['id']}", json={"external_ref": ref})
+    assert r.status_code == 200 and r.json["tie"]["interaction_count"] == 1
