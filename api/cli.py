@@ -195,7 +195,9 @@ def devices_revoke(device_id, username):
     from .resources.devices import revoke
 
     with app().app_context():
-        if not revoke(_user(username).id, device_id):
+        owner = _user(username)
+        # An id past the id column (32-bit on PostgreSQL) is no device, not a database error.
+        if not 1 <= device_id < 2**31 or not revoke(owner.id, device_id):
             raise click.ClickException(f"no connected device {device_id}")
         click.echo(f"Device {device_id} disconnected.")
 

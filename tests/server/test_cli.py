@@ -57,6 +57,14 @@ def test_devices_list_and_revoke(strongties, client, app):
         assert db.session.scalar(select(Device.revoked_at)) is not None
 
 
+@pytest.mark.parametrize("device_id", ["0", "-1", str(2**31), str(2**63), "9" * 30])
+def test_revoking_a_device_id_no_device_can_have_says_so(strongties, device_id):
+    """An id past the id column (32-bit on PostgreSQL, 64-bit on SQLite) is no device of
+    ours: the same one-line answer as any unknown id, not the database's error."""
+    out = strongties("devices", "revoke", "--", device_id, expect=1)
+    assert f"no connected device {device_id}" in out
+
+
 def test_a_user_with_a_password_can_pair_a_browser(strongties, client):
     strongties("user", "create", "alice", "--password", "correct horse")
     strongties("user", "create", "alice", "--password", "x", expect=1)
