@@ -998,8 +998,9 @@ def add_identities(user: Owner, contact: Contact, identities: list[dict]) -> Con
 
 def merge_contacts(user: Owner, into: Contact, other: Contact) -> Contact:
     """`other` is the same person as `into`: its identities and live interactions move to `into`
-    (which keeps its name; `other`'s notes are appended), `other` is deleted, and the tie is
-    rebuilt from the merged history. The feed says so entry by entry, as separate edits would."""
+    (but a message `into` holds already, by external_ref, is deleted instead; `into` keeps its
+    name; `other`'s notes are appended), `other` is deleted, and the tie is rebuilt from the
+    merged history. The feed says so entry by entry, as separate edits would."""
     user = lock_and_reload(user, into)
     if db.engine.dialect.name != "sqlite":
         db.session.refresh(other)  # as `into`: a write may have committed while this one waited
@@ -1013,11 +1014,26 @@ def merge_contacts(user: Owner, into: Contact, other: Contact) -> Contact:
     db.session.flush()
     for ident in moved:
         _record_identity(user, ident, "upsert")
+    # A message logged under both is kept once, as a log of it under one contact would have
+    # been: the other's copy is deleted (its tombstone in the feed keeps what it held).
+    refs = set(
+        db.session.scalars(
+            select(Interaction.external_ref).where(
+                Interaction.contact_id == into.id,
+                Interaction.deleted_at.is_(None),
+                Interaction.external_ref.is_not(None),
+            )
+        )
+    )
     for row in db.session.scalars(
         select(Interaction).where(
             Interaction.contact_id == other.id, Interaction.deleted_at.is_(None)
         )
     ):
+        if row.external_ref and row.external_ref in refs:
+            row.deleted_at = row.updated_at = now
+            _record_interaction(user, row, "delete")
+            continue
         row.contact_id, row.updated_at = into.id, now
         _record_interaction(user, row, "upsert")
     # Kept once: a note merged before stays one paragraph (not a word found in another's).

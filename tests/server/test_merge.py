@@ -178,3 +178,27 @@ def test_a_log_still_addressed_to_a_merged_contact_lands_on_the_one_it_became(ap
     assert r.status_code == 200 and r.json["contact"]["id"] == ana
     # Reading the merged contact itself is still a 404: it is gone.
     assert_error(api.get(f"/api/v1/contacts/{ana_in}"), 404)
+
+
+def test_a_message_logged_under_both_contacts_counts_once_after_the_merge(api, log, changes):
+    """The same email (external_ref) logged with each of the two contacts: the merged contact
+    holds it once, as if it had been logged under one contact from the start. The other copy
+    is deleted, its tombstone in the feed keeping what it held."""
+    ref = "<CAF=both@mail.gmail.com>"
+    kept = log("email", contact=ANA_MAIL, external_ref=ref, note="work address")
+    copy = log("email", contact=ANA_IN, external_ref=ref, note="profile copy")
+    own = log("call", contact=ANA_IN, note="her own call")
+    into, other = kept["contact"]["id"], copy["contact"]["id"]
+
+    r = api.post(f"/api/v1/contacts/{into}/merge", json={"contact_id": other})
+    assert r.status_code == 200, r.json
+    assert r.json["tie"]["interaction_count"] == 2
+    listed = api.get(f"/api/v1/contacts/{into}/interactions").json["interactions"]
+    assert sorted(i["note"] for i in listed) == ["her own call", "work address"]
+    tombstone = [c for c in changes() if c["id"] == copy["interaction"]["id"]][-1]
+    assert tombstone["op"] == "delete" and tombstone["data"]["note"] == "profile copy"
+    # Logged again: still the one interaction, under either address.
+    for contact in (ANA_MAIL, ANA_IN):
+        again = log("email", contact=contact, external_ref=ref, expect=200)
+        assert again["interaction"]["id"] == kept["interaction"]["id"]
+    assert own["interaction"]["id"] in {i["id"] for i in listed}
