@@ -64,12 +64,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _refusal(exc: config.ConfigError) -> Exception:
-    """Under gunicorn, the ConfigError as its AppImportError too: gunicorn prints that as its
-    message alone and stops, where it logs anything else with a traceback."""
+    """Under gunicorn, the ConfigError as the errors gunicorn prints as their message alone
+    before it stops (it logs anything else with a traceback): an AppImportError in a worker,
+    a RuntimeError in the master (which loads the app itself with --preload)."""
     server = sys.modules.get("gunicorn.errors")
     if server is None:
         return exc
-    return type("ConfigError", (config.ConfigError, server.AppImportError), {})(str(exc))
+    bases = (config.ConfigError, server.AppImportError, RuntimeError)
+    return type("ConfigError", bases, {})(str(exc))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -380,15 +380,18 @@ GUNICORN_BAD_SETTINGS = [
 ]
 
 
+@pytest.mark.parametrize("preload", [[], ["--preload"]], ids=["workers", "preload"])
 @pytest.mark.parametrize(("settings", "named"), GUNICORN_BAD_SETTINGS, ids=lambda v: str(v)[:60])
-def test_gunicorn_with_a_setting_that_cannot_be_used_says_so_in_one_line(tmp_path, settings, named):
-    """`gunicorn 'api:create_app()'` as docs/deploy.md runs it: the setting's message once,
-    no traceback, and gunicorn stops with a non-zero exit instead of booting workers again."""
+def test_gunicorn_with_a_setting_that_cannot_be_used_says_so_in_one_line(
+    tmp_path, settings, named, preload
+):
+    """`gunicorn 'api:create_app()'` as docs/deploy.md runs it (or with --preload, where the
+    master loads the app): the setting's message once, no traceback, and gunicorn stops with
+    a non-zero exit instead of booting workers again."""
     env = cli_env(f"sqlite:///{tmp_path / 'ledger.db'}", **settings)
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    done = strongties(
-        env, "--bind", "127.0.0.1:0", "api:create_app()", command=[gunicorn], timeout=60
-    )
+    args = [*preload, "--bind", "127.0.0.1:0", "api:create_app()"]
+    done = strongties(env, *args, command=[gunicorn], timeout=60)
     assert done.returncode != 0, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     said = [line for line in done.stderr.splitlines() if named in line]
