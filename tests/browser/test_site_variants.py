@@ -92,6 +92,22 @@ ITEM_CONVERSATION = "AAQkADAwATM0MDAAMS1hYjE1LTI3ZAAQAGc%2BvU2pLq%2FXeg%3D%3D"
 OFFSITE = "Re: Board deck: venue for the offsite"
 SOFIA_OPEN = '<span class="OZZZK" title="sofia.rossi@fabrikam.example">Sofia Rossi</span>'
 TO_ALEX = 'To: <span title="alex.morgan@contoso.example">Alex Morgan</span>'
+# My folded message in that conversation, and in its place an older message of Kim's left open
+# (unread, or opened by me): two open messages, the newest at the bottom or on top.
+ALEX_FOLDED = (
+    '<div class="folded" role="button" aria-expanded="false" tabindex="0">\n        '
+    '<div class="from" data-app-section="FromLine"><span><span class="OZZZK" '
+    'title="alex.morgan@contoso.example">Alex Morgan</span></span></div>\n'
+    '        <div class="snippet">Thanks Daniel. Sofia, could you check what is free on the 18th?'
+)
+KIM_OPEN = (
+    '<div class="open" aria-expanded="true"><div class="hdr">'
+    '<div class="avatar" aria-hidden="true"></div><div>'
+    '<div class="from" data-app-section="FromLine"><span><span class="OZZZK" '
+    'title="kim.lee@northwind.example">Kim Lee</span></span></div>'
+    f'<div class="meta" data-app-section="ToLine">{TO_ALEX}</div></div></div>'
+    '<div class="body" aria-label="Message body"><p>The 18th works for the board.</p></div>'
+)
 # The account menu, in the page only once it was opened (my address in it).
 ACCOUNT_MENU = (
     '<div class="mectrl"><div id="mectrl_currentAccount_primary">Alex Morgan</div>'
@@ -677,6 +693,18 @@ SHOWS = (
         SOFIA,
         headline=OFFSITE,
         ref=outlook_ref(ITEM_CONVERSATION),
+    ),
+    *(
+        Shows(
+            f"outlook-conversation-two-open-newest-on-{order}",
+            f"outlook-conversation-newest-on-{order}",
+            f"https://outlook.office.com/mail/inbox/id/{ITEM_CONVERSATION}",
+            SOFIA,
+            headline=OFFSITE,
+            ref=outlook_ref(ITEM_CONVERSATION),
+            edits=((ALEX_FOLDED, KIM_OPEN),),
+        )
+        for order in ("bottom", "top")
     ),
     Shows(
         "outlook-conversation-newest-on-bottom-mine",

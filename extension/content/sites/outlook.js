@@ -1,5 +1,5 @@
 "use strict";
-// Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the person is the first sender of the
+// Outlook on the web: /mail/.../id/<ItemID> or a deeplink; the person is the newest sender of the
 // reading pane's open messages who is not me or, when every one is mine, the person I wrote to; no
 // card when that is a robot or a mailing list (content/mail.js).
 ST.adapter = (() => {
@@ -57,15 +57,19 @@ ST.adapter = (() => {
     return lines.length ? lines : [...p.querySelectorAll('span[id*="PersonaName"]')].filter(free).slice(0, 1);
   }
 
-  // A conversation shows its newest message open and the older ones folded (above or below it, as
-  // the user orders them): the person is among the open ones, whichever the order.
+  // The open messages, newest first. A conversation shows its newest message open, the older ones
+  // folded unless unread or opened, newest on top (Outlook's default) or on bottom as the user
+  // set it, which the page does not say: folded messages only above the open ones tell it is on
+  // bottom; otherwise (none folded, or some on both sides: dates are in the user's own format)
+  // the default order is taken.
   function opened(lines) {
-    const open = lines.filter((line) => {
+    const open = lines.map((line) => {
       let m = line;
       while (m.parentElement && m.parentElement !== pane && !lines.some((l) => l !== line && m.parentElement.contains(l))) m = m.parentElement;
-      return m.querySelector(BODY);
+      return !!m.querySelector(BODY);
     });
-    return open.length ? open : lines;
+    const o = lines.filter((_, i) => open[i]);
+    return !o.length ? lines : !open[0] && open.at(-1) ? o.reverse() : o;
   }
 
   const following = (line) => (el) => line.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING && !line.contains(el);
