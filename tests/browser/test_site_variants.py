@@ -607,6 +607,22 @@ SHOWS = (
         ref=outlook_ref(ITEM_SENT),
         initiated_by="me",
     ),
+    Shows(  # the To line's label: one recipient by name and <address>, one by bare address
+        "outlook-sent-by-me-to-line-mixing-bracketed-and-bare-addresses",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        {"name": AMARA["email"], "email": AMARA["email"]},
+        ref=outlook_ref(ITEM_SENT),
+        initiated_by="me",
+        edits=(
+            (
+                '"ToLine">To: <span title="amara.nwosu@northwind.example">Amara Nwosu</span>',
+                '"ToLine" aria-label="To: Alex Morgan &lt;alex.morgan@contoso.example&gt;; '
+                'amara.nwosu@northwind.example">To: <span>Alex Morgan</span>; '
+                "<span>amara.nwosu@northwind.example</span>",
+            ),
+        ),
+    ),
     Shows(
         "outlook-sent-by-me-account-menu-never-opened",
         "outlook-message-sent",
