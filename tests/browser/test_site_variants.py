@@ -680,6 +680,23 @@ SHOWS = (
         ref=outlook_ref(ITEM_PATH),
         edits=((DANIEL_SENDS, f"{KIM_SENDS} on behalf of {DANIEL_SENDS}"),),
     ),
+    # Outlook in Swedish, Chinese (with or without spaces) and Japanese.
+    *(
+        Shows(
+            f"outlook-sent-on-behalf-of-in-{lang}",
+            "outlook-message",
+            f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+            DANIEL,
+            ref=outlook_ref(ITEM_PATH),
+            edits=((DANIEL_SENDS, f"{KIM_SENDS}{phrase}{DANIEL_SENDS}"),),
+        )
+        for lang, phrase in [
+            ("swedish", " för "),
+            ("chinese", " 代表 "),
+            ("chinese-unspaced", "代表"),
+            ("japanese", "が次の人の代理で送信しました: "),
+        ]
+    ),
     Shows(
         "outlook-sent-on-behalf-of-addresses-in-text",
         "outlook-message",

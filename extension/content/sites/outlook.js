@@ -19,7 +19,9 @@ ST.adapter = (() => {
   // What Outlook writes right after a sender's name: "<address>".
   const NEXT = new RegExp(`^\\s*<(${ST.mail.EMAIL})>`);
   const ATTRS = ["data-email", "href", "aria-label", "title"];
-  const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|em nome de|per conto di|namens|w imieniu|på vegne a[fv]|от имени)\s/i;
+  // "Kim Lee on behalf of Daniel Okafor", in Outlook's languages (Swedish "Kim Lee för Daniel", Chinese
+  // "Kim Lee 代表 Daniel", Japanese "Kim Leeが次の人の代理で送信しました: Daniel").
+  const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|em nome de|per conto di|namens|w imieniu|på vegne a[fv]|от имени|för)\s|\s*(?:代表|が次の人の代理で送信しました[:：]?)\s*/i;
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
   const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
   let pane = null;
