@@ -464,6 +464,31 @@ SHOWS = (
         initiated_by="me",
         edits=((ALIAS_FROM, ALIAS_FROM.replace("Alex Morgan", "Alex · Morgan Studio")),),
     ),
+    # The chip in Gmail's other languages: "an mich", "à moi", "para mí", "aan mij", "To 自分",
+    # "发送至 我", "мне".
+    *(
+        Shows(
+            f"gmail-reply-from-my-alias-known-by-the-to-me-chip-{lang}",
+            "gmail-thread-reply-from-alias",
+            GMAIL_URL,
+            PRIYA,
+            ref="gmail:18d4f2c0ffee00a1",
+            initiated_by="me",
+            edits=(
+                (ALIAS_FROM, ALIAS_FROM.replace("Alex Morgan", "Alex · Morgan Studio")),
+                (ALIAS_TO_ME, ALIAS_TO_ME.replace('"me"', f'"{me}"').replace(">me<", f">{me}<")),
+            ),
+        )
+        for lang, me in [
+            ("de", "mich"),
+            ("fr", "moi"),
+            ("es", "mí"),
+            ("nl", "mij"),
+            ("ja", "自分"),
+            ("zh", "我"),
+            ("ru", "мне"),
+        ]
+    ),
     Shows(
         "gmail-someone-of-my-name-writing-to-me",
         "gmail-thread",

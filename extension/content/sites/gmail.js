@@ -6,6 +6,9 @@ ST.adapter = (() => {
   const FOLDERS = new Set(["inbox", "all", "sent", "starred", "snoozed", "imp", "drafts", "spam", "trash", "scheduled", "chats", "outbox"]);
   const NESTED = new Set(["search", "label", "category", "advanced-search"]);
   const CHIPS = ".hb :is(span[email], span.g2)"; // recipients
+  // What a recipient chip calls me ("to me") in Gmail's main languages, never a name of its own
+  // (no Turkish "ben"): de, fr, es, pt, nl, sv, da, no, pl, cs, ru, uk, ja, zh, ko.
+  const ME = new Set("me mich ich moi mí yo mim eu mij ik mig jag meg mnie ja mně já мне я мені 自分 我 나".split(" "));
   let openMessage = null;
   // My address as this account's main window last showed it (remembered by the background).
   // "1", or an address (/mail/u/1/, its pop-outs too); a mailbox delegated to it, /mail/u/1/d/<id>/,
@@ -38,16 +41,16 @@ ST.adapter = (() => {
 
   // My addresses: "Inbox (3) - me@example.com - Gmail" (the address is a part of its own: a
   // subject may hold others), else the account button's label: remembered for this account's other
-  // windows (a thread popped out shows neither). Also the recipient chips Gmail names "me" (my
-  // other addresses), and a send-as alias: my name (the button's) with another address, on a
-  // message not sent to me (ST.mail.addSendersOfMyName).
+  // windows (a thread popped out shows neither). Also the recipient chips Gmail names "me" in its
+  // language (my other addresses), and a send-as alias: my name (the button's) with another
+  // address, on a message not sent to me (ST.mail.addSendersOfMyName).
   function myAddresses(messages) {
     const titled = ST.clean(document.title.split(" - ").slice(1, -1).at(-1)); // also direction marks
     const label = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]')?.getAttribute("aria-label") || "";
     const shown = /^[^\s@]+@[^\s@]+$/.test(titled) ? titled.toLowerCase() : ST.mail.email(label);
     if (shown && shown !== remembered) ST.send({ type: "gmailAccount", account, address: (remembered = shown) });
     const mine = new Set([shown || remembered]);
-    for (const m of messages) for (const chip of m.el.querySelectorAll(`${CHIPS}[name="me" i]`)) mine.add(person(chip)?.email);
+    for (const m of messages) for (const chip of m.el.querySelectorAll(CHIPS)) if (ME.has(ST.clean(chip.getAttribute("name")).toLowerCase())) mine.add(person(chip)?.email);
     mine.delete(null);
     mine.delete(undefined);
     const myName = ST.clean((/[:：]\s*([^:：(（]+?)\s*[(（]/.exec(label) || [])[1]).toLowerCase(); // also full-width
