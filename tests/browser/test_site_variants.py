@@ -1350,6 +1350,27 @@ def test_a_gmail_popout_knows_me_from_the_accounts_main_window(chromium, tab, li
     assert logged["external_ref"] == "gmail:18d4f2c0ffee0001"
 
 
+@pytest.mark.parametrize(
+    "main",
+    [
+        pytest.param(account(GMAIL_URL, 5).replace("/u/5/", "/u/5/h/1x7kq3zj9v2wd/"), id="h"),
+        pytest.param(account(GMAIL_URL, 8).replace("/u/8/", "/u/8/x/b4n8r2mq6t1c-/"), id="x"),
+    ],
+)
+def test_a_gmail_popout_knows_me_from_a_main_window_under_a_session_path(chromium, tab, main):
+    """Gmail may serve an account's window under a path of the session's own (/mail/u/N/h/<x>/,
+    /mail/u/N/x/<x>/): what it shows is still account N's, so its pop-out knows me from it."""
+    serve(chromium, main, "gmail-thread")
+    chromium.open(main, tab)
+    chromium.overlay(tab).wait_for_state("unknown", "known")
+    popout = account(POPOUT, int(main.split("/u/")[1][0]))
+    serve(chromium, popout, html=edited("gmail-thread-reply-from-me", REPLY_FROM_ME_NO_ME))
+    chromium.open(popout, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    assert ov.field("name") == PRIYA["name"], ov.describe()
+
+
 # A mailbox delegated to account 4 (an assistant reading their manager's mail): Gmail serves it
 # under the account's own path, /mail/u/4/d/<opaque id>/, its title naming the manager's address.
 DELEGATED = "https://mail.google.com/mail/u/4/d/AEoRXRTq7sLmZ0aBcDeFgHiJkLmN_x-9pQ/#inbox/FMfcgzQZTkGgWqMcbNqxHnKDnFvWzjLq"

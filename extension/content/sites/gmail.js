@@ -12,8 +12,9 @@ ST.adapter = (() => {
   let openMessage = null;
   // My address as this account's main window last showed it (remembered by the background).
   // "1", or an address (/mail/u/1/, its pop-outs too); a mailbox delegated to it, /mail/u/1/d/<id>/,
-  // is another account ("1+d+<id>"): its address is not mine.
-  const account = location.pathname.replace(/^\/mail\/(u\/)?|\/(popout)?$/g, "").replaceAll("/", "+") || "0";
+  // is another account ("1+d+<id>"): its address is not mine. A path of the session's own,
+  // /mail/u/1/h/<x>/ or /x/<x>/, is still account 1.
+  const account = location.pathname.replace(/\/[hx](\/[^/]*)?(?=\/|$)/, "").replace(/^\/mail\/(u\/)?|\/(popout)?$/g, "").replaceAll("/", "+") || "0";
   let remembered = null;
   const prepared = ST.send({ type: "gmailAccount", account }).then((r) => (remembered = r && r.address));
 
