@@ -211,14 +211,17 @@ function handleUndo(msg) {
 
 // Each signed-in Gmail account's address (/mail/u/N/, or /mail/u/<address>/; a mailbox delegated
 // to it, /mail/u/N/d/<id>/, apart), as its main window shows it: a thread popped out into a
-// window of its own may show neither.
+// window of its own may show neither. Kept under "gmailAddresses": earlier versions kept the
+// addresses under "gmailAccounts", a delegated mailbox's (its owner's) as the account's own,
+// which a pop-out would take for mine; those are dropped (worker.js), and relearned from each
+// account's main window.
 async function handleGmailAccount(msg, sender) {
   const account = String(msg.account);
   if (originOf(sender.url || "") !== "https://mail.google.com" || !/^[\w.@+-]{1,100}$/.test(account)) return { address: null };
-  const { gmailAccounts = {} } = await browser.storage.local.get("gmailAccounts");
+  const { gmailAddresses: known = {} } = await browser.storage.local.get("gmailAddresses");
   const address = typeof msg.address === "string" && EMAIL_RE.test(msg.address) ? msg.address.toLowerCase() : null;
-  if (address && gmailAccounts[account] !== address) await browser.storage.local.set({ gmailAccounts: { ...gmailAccounts, [account]: address } });
-  return { address: address || gmailAccounts[account] || null };
+  if (address && known[account] !== address) await browser.storage.local.set({ gmailAddresses: { ...known, [account]: address } });
+  return { address: address || known[account] || null };
 }
 
 async function handleSetCollapsed(msg) {

@@ -26,6 +26,7 @@ browser.runtime.onStartup.addListener(() => {
 browser.runtime.onInstalled.addListener(async () => {
   await ensureAlarm();
   await syncConnectScript();
+  await browser.storage.local.remove("gmailAccounts"); // see handleGmailAccount
 });
 
 browser.storage.onChanged.addListener((changes, area) => {
