@@ -214,6 +214,31 @@ def outlook_ref(item: str) -> str:
 
 LENA_OPEN = "Lena Fischer · Available · Disponible"  # open to work, in the name: still a person
 
+# Someone of my name whose message reaches me through a list, or as a Bcc: Priya's message to me
+# sent instead by them, to the list (or to Tom), the thread's first message (mine) left out.
+_THREAD = (SITE_FIXTURES_DIR / "gmail-thread.html").read_text()
+_MESSAGES = [
+    _THREAD.index(f'<div class="adn ads" data-message-id="#msg-f:{n}"')
+    for n in (
+        "1790011122233344455",
+        "1790011122233399999",
+    )
+]
+MY_FIRST_MESSAGE = _THREAD[_MESSAGES[0] : _MESSAGES[1]]
+TOM_CC = ' <span class="g2" email="tom.baker@fabrikam.example" name="Tom Baker"'
+PRIYA_TO_ME = TO_ME + TOM_CC
+SAM_CHIP = '<span class="g2" email="sam.lee@contoso.example" name="Sam Lee">Sam Lee</span>'
+NAMESAKE_FROM = (
+    '<span class="gD" email="alex.morgan@fabrikam.example" name="Alex Morgan" '
+    'data-hovercard-id="alex.morgan@fabrikam.example">Alex Morgan</span> <span class="go">'
+    '<span aria-hidden="true">&lt;</span>alex.morgan@fabrikam.example'
+)
+LIST_CHIP = (
+    '<span class="g2" email="friends@lisbon.example" name="Lisbon friends" '
+    'data-hovercard-id="friends@lisbon.example">Lisbon friends</span>'
+)
+
+
 # Spoofing: a display name that is someone else's address ("priya.shah@contoso.example"
 # <p.shah@mallory.example>). The person is the real address, shown as it is.
 SPOOFER = {"name": "p.shah@mallory.example", "email": "p.shah@mallory.example"}
@@ -502,6 +527,24 @@ SHOWS = (
             ),
         ),
     ),
+    *(
+        Shows(
+            f"gmail-someone-of-my-name-writing-{how}",
+            "gmail-thread",
+            GMAIL_URL,
+            NAMESAKE,
+            ref="gmail:18d4f2b7a1c2d3e4",
+            edits=(
+                (MY_FIRST_MESSAGE, ""),
+                (PRIYA_SHOWN, NAMESAKE_FROM),
+                (PRIYA_TO_ME, to + TOM_CC),
+            ),
+        )
+        for how, to in [
+            ("to-a-list", LIST_CHIP + ", cc:"),
+            ("to-others-bcc-me", SAM_CHIP + ", cc:"),
+        ]
+    ),
     Shows(
         "gmail-a-name-with-via-in-it",
         "gmail-thread",
@@ -687,6 +730,20 @@ SHOWS = (
         NAMESAKE,
         ref=outlook_ref(ITEM_PATH),
         edits=((DANIEL_SENDS, NAMESAKE_SENDS), (ACCOUNT_MENU, "")),
+    ),
+    Shows(  # their message reached me through the board's list
+        "outlook-from-someone-of-my-name-to-a-list",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        NAMESAKE,
+        ref=outlook_ref(ITEM_PATH),
+        edits=(
+            (DANIEL_SENDS, NAMESAKE_SENDS),
+            (
+                'To: <span title="alex.morgan@contoso.example">Alex Morgan</span>; ',
+                "To: ",
+            ),
+        ),
     ),
     Shows(
         "outlook-shared-mailbox-sent-by-me",
