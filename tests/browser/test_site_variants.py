@@ -316,6 +316,9 @@ HEBREW = (
 # Delegates in the languages Outlook is used in most, and names written "Last, First".
 DANIEL_LAST_FIRST = {**DANIEL, "name": "Okafor, Daniel"}
 
+LONG_NAME = "Priya Shah " + " ".join(["Consulting"] * 30)
+SAM = {"name": "Sam Lee", "email": "sam.lee@contoso.example"}
+
 SHOWS = (
     Shows(
         "linkedin-shadow-hashed",
@@ -625,6 +628,85 @@ SHOWS = (
         {**PRIYA, "name": "Priya Shah"},
         ref="gmail:18d4f2b7a1c2d3e4",
         edits=((PRIYA_SHOWN, PRIYA_NAME_ONLY),),
+    ),
+    # Odd pages the sites produce: a name written as HTML (shown as text), a very long name (kept
+    # to 200 characters), and mail I forwarded (the person is whom I forwarded it to, never the
+    # sender quoted in it).
+    Shows(
+        "gmail-sender-name-written-as-html",
+        "gmail-thread",
+        GMAIL_URL,
+        {**PRIYA, "name": "<img src=x onerror=alert(1)>Priya Shah"},
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=(
+            (
+                PRIYA_SHOWN,
+                PRIYA_SHOWN.replace(
+                    'name="Priya Shah"', 'name="&lt;img src=x onerror=alert(1)&gt;Priya Shah"'
+                ),
+            ),
+        ),
+    ),
+    Shows(
+        "gmail-very-long-sender-name",
+        "gmail-thread",
+        GMAIL_URL,
+        {**PRIYA, "name": LONG_NAME[:200]},
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=((PRIYA_SHOWN, PRIYA_SHOWN.replace("Priya Shah", LONG_NAME)),),
+    ),
+    Shows(
+        "gmail-forwarded-by-me",
+        "gmail-thread-reply-from-me",
+        GMAIL_URL,
+        SAM,
+        ref="gmail:18d4f2c0ffee0001",
+        initiated_by="me",
+        edits=(
+            (
+                '<div class="hb">to <span class="g2" email="Priya.Shah@contoso.example" '
+                'name="Priya Shah" data-hovercard-id="Priya.Shah@contoso.example">Priya Shah</span>'
+                ', cc: <span class="g2" email="tom.baker@fabrikam.example" name="Tom Baker" '
+                'data-hovercard-id="tom.baker@fabrikam.example">Tom Baker</span>',
+                f'<div class="hb">to {SAM_CHIP}',
+            ),
+            (
+                "<p>Perfect, the 9th at 8pm then. Tom, great to meet you soon.</p>",
+                "<p>---------- Forwarded message ---------<br>From: Priya Shah "
+                "&lt;Priya.Shah@contoso.example&gt;<br>To: Alex Morgan</p>",
+            ),
+        ),
+    ),
+    Shows(
+        "outlook-sent-by-me-forwarded",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        AMARA,
+        ref=outlook_ref(ITEM_SENT),
+        initiated_by="me",
+        edits=(
+            (
+                "<p>Hi Amara,</p>",
+                '<p>Hi Amara,</p><div id="divRplyFwdMsg"><b>From:</b> Daniel Okafor &lt;'
+                '<a href="mailto:daniel.okafor@northwind.example">daniel.okafor@northwind.example'
+                "</a>&gt;</div>",
+            ),
+        ),
+    ),
+    Shows(
+        "outlook-very-long-sender-name",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {**DANIEL, "name": LONG_NAME.replace("Priya Shah", "Daniel Okafor")[:200]},
+        ref=outlook_ref(ITEM_PATH),
+        edits=(
+            (
+                DANIEL_SENDS,
+                DANIEL_SENDS.replace(
+                    ">Daniel Okafor<", f">{LONG_NAME.replace('Priya Shah', 'Daniel Okafor')}<"
+                ),
+            ),
+        ),
     ),
     Shows(
         "outlook-live-localized-pane",

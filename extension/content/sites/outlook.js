@@ -141,7 +141,8 @@ ST.adapter = (() => {
     if (!email) return null;
     const name = ST.dedupe(text.replace(/<[^>]*>|\S+@\S+/g, " "))
       .replace(/^(from|von|de|da|van)\s*:\s*/i, "")
-      .trim();
+      .trim()
+      .slice(0, 200); // as the ledger keeps it
     // The card goes below the header block around the address.
     const block = scope !== pane && scope.parentElement !== pane ? scope.parentElement : null;
     return { email, name: name || email, own: level === 0, el: block || line };
