@@ -1002,6 +1002,22 @@ SHOWS = (
             ("To: ", "Para: "),
         ),
     ),
+    Shows(  # Hebrew, right to left: the title's parts wrapped in direction marks
+        "outlook-sent-by-me-hebrew-right-to-left-account-menu-never-opened",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        AMARA,
+        ref=outlook_ref(ITEM_SENT),
+        initiated_by="me",
+        edits=(
+            ('<html lang="en">', '<html lang="he" dir="rtl">'),
+            ("Mail - Alex Morgan - Outlook", "דואר\u200f - \u200fAlex Morgan\u200f - Outlook"),
+            ('aria-label="Reading Pane"', 'aria-label="חלונית קריאה"'),
+            ("To: <span", "אל: <span"),
+            ("Cc: <span", "עותק: <span"),
+            (ACCOUNT_MENU, ""),
+        ),
+    ),
     Shows(
         "outlook-sent-by-me-swedish-last-first",
         "outlook-message-sent",

@@ -89,7 +89,7 @@ ST.adapter = (() => {
     }
     me.delete(null);
     const title = document.title.split(/\s+[-–—|]\s+/);
-    const name = title.length > 2 && /outlook/i.test(title.at(-1)) && title.at(-2).toLowerCase();
+    const name = title.length > 2 && /outlook/i.test(title.at(-1)) && ST.clean(title.at(-2)).toLowerCase(); // also direction marks
     const mails = senders.map((p, i) => ({ from: p?.own ? p : null, to: () => addressedAfter(lines[i]) }));
     // The addresses known before: the rule by name holds for every sender, not until one is added.
     ST.mail.addSendersOfMyName(me, name, mails, { known: new Set(me), byName: true });
