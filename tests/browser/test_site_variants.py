@@ -1259,6 +1259,18 @@ NOBODY_TO_KEEP = (
         {PRIYA_FROM: gmail_sender("GitHub", "notifications@github.com")},
     ),
     (
+        "gmail-calendar-notification",
+        "gmail-thread",
+        GMAIL_URL,
+        {PRIYA_FROM: gmail_sender("Google Calendar", "calendar-notification@google.com")},
+    ),
+    (
+        "gmail-sender-without-any-address",
+        "gmail-thread",
+        GMAIL_URL,
+        {PRIYA_SHOWN: '<span class="gD">Priya Shah</span> <span class="go">'},
+    ),
+    (
         "outlook-no-reply",
         "outlook-message",
         f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
