@@ -12,10 +12,10 @@ ST.mail = (() => {
   // real <x@mallory.example>. With angle brackets, only what is in them counts; without, the bare.
   const bracketed = (s) => [...plain(s).matchAll(BRACKETED)].map((m) => m[1].toLowerCase());
   const bare = (s) => (plain(s).match(BARE) || []).map((e) => e.toLowerCase());
-  // Robots (no-reply, notifications, bounces) and list addresses (Google Groups, groups.io,
-  // mailman's -request / -bounces): nobody is reachable there.
+  // Robots (no-reply, notifications, bounces, Exchange's system mailbox) and list addresses
+  // (Google Groups, groups.io, mailman's -request / -bounces): nobody is reachable there.
   const ROBOT =
-    /^([^@]*(no[-_.]?reply|do[-_.]?not[-_.]?reply|notification|mailer-daemon)[^@]*|postmaster|notify|bounces?([+-][^@]*)?|[^@]+-(bounces|request|owner)(\+[^@]*)?)@|@([^@]+\.)?(googlegroups\.com|groups\.io)$/i;
+    /^([^@]*(no[-_.]?reply|do[-_.]?not[-_.]?reply|notification|mailer-daemon)[^@]*|postmaster|notify|bounces?([+-][^@]*)?|[^@]+-(bounces|request|owner)(\+[^@]*)?|microsoftexchange[0-9a-f]{32})@|@([^@]+\.)?(googlegroups\.com|groups\.io)$/i;
   // A list that rewrites the From ("'Jane Doe' via Friends <friends@...>") hides the person.
   // Lists write "via" in lower case; "Ana Via Lopez" is a person.
   const VIA = /\S\s+via\s+\S/;

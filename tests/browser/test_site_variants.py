@@ -1276,6 +1276,16 @@ NOBODY_TO_KEEP = (
         f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
         {DANIEL_FROM: outlook_sender("SharePoint Online", "no-reply@sharepointonline.com")},
     ),
+    (  # Exchange's own notices (undeliverable, quota) come from its system mailbox
+        "outlook-exchange-system-mailbox",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {
+            DANIEL_FROM: outlook_sender(
+                "Microsoft Outlook", "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@contoso.com"
+            )
+        },
+    ),
     (
         "outlook-google-group",
         "outlook-message",
