@@ -861,6 +861,26 @@ SHOWS = (
             ("japanese", "が次の人の代理で送信しました: "),
         ]
     ),
+    # "för", "代表" also in names ("Centrum för ...", "... 代表处"): in a sender's name, not between
+    # two, they say nothing of a delegate.
+    *(
+        Shows(
+            f"outlook-{lang}-name-with-the-on-behalf-word-in-it",
+            "outlook-message",
+            f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+            {"name": name, "email": "info@cfh.example"},
+            ref=outlook_ref(ITEM_PATH),
+            edits=(
+                (
+                    DANIEL_SENDS,
+                    DANIEL_SENDS.replace(
+                        "daniel.okafor@northwind.example", "info@cfh.example"
+                    ).replace("Daniel Okafor", name),
+                ),
+            ),
+        )
+        for lang, name in [("swedish", "Centrum för hälsa"), ("chinese", "健康中心北京代表处")]
+    ),
     Shows(
         "outlook-sent-on-behalf-of-addresses-in-text",
         "outlook-message",

@@ -131,11 +131,13 @@ ST.adapter = (() => {
     const nameEl = NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) || line;
     let text = nameEl.textContent || "";
     // "Kim Lee on behalf of Daniel Okafor": Kim, a delegate, sent Daniel's mail (replies go to
-    // him): the person is Daniel, by the address after the phrase, never Kim's.
+    // him): the person is Daniel, by the address after the phrase, never Kim's. The phrase inside
+    // one sender's name ("Centrum för hälsa") is part of it.
     const behalf = (line.textContent || "").split(BEHALF);
-    if (behalf.length > 1) {
+    const named = [...line.querySelectorAll(ADDRESSED)].reverse();
+    if (behalf.length > 1 && !named.some((el) => BEHALF.test(el.textContent))) {
       text = behalf.at(-1);
-      const his = [...line.querySelectorAll(ADDRESSED)].reverse().find((el) => ST.clean(el.textContent) && text.includes(ST.clean(el.textContent)));
+      const his = named.find((el) => ST.clean(el.textContent) && text.includes(ST.clean(el.textContent)));
       email = level ? null : ST.mail.email(text) || (his && emailOf(his));
     }
     if (!email) return null;
