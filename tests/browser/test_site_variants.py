@@ -9,17 +9,22 @@ the form recommending them, a name with a tagline after a bar, a chat bubble wit
 over a profile, the About this profile dialog opened from search, moves from one profile to another
 that leave the old top card hidden in the page or change it in place (no card for a conversation
 with a company page); a Gmail thread of a second signed-in account whose last message is mine,
-replies from my send-as alias (my name, another address; or an address Gmail calls "me"), someone
-else of my name (also on Outlook), and threads popped out into a window of their own; Outlook in
+replies from my send-as alias (my name, another address; or an address Gmail calls "me", in its
+main languages), someone else of my name writing to me, to a list or to others (also on Outlook),
+threads popped out into a window of their own (their account's address known from its main window,
+also one under a path of the session's own, never from a delegated mailbox an earlier version kept
+as the account's), a sender's name written as HTML or very long, mail I forwarded; Outlook in
 another language, its deeplink URL forms, its newer host outlook.cloud.microsoft, a message I sent
 (also before the account menu was ever opened: my name is in the title), one sent from a shared
 mailbox I opened (its address is in the URL), one a delegate sent on behalf of its sender (the
-person is the sender), and conversations whose newest message is open, on top or on bottom (the
-person is in that one). A sender whose display name is someone else's address (spoofing) gets a card
-under the real address, named by it, on Gmail and on Outlook; on Outlook also when the name ends in
-an invisible direction mark, a comma or a bracket, or holds the address in brackets of its own, in
-the text or in a label. One shown by address alone gets a card under it, even beside an avatar
-labelled with another address.
+person is the sender; in Swedish, Chinese and Japanese too, but not a name holding the phrase's
+word), conversations whose newest message is open, on top or on bottom (the person is in that one,
+also with an older one open), a To line mixing recipients by name and bare addresses, and a message
+I sent in Hebrew, right to left. A sender whose display name is someone else's address (spoofing)
+gets a card under the real address, named by it, on Gmail and on Outlook; on Outlook also when the
+name ends in an invisible direction mark, a comma or a bracket, or holds the address in brackets of
+its own, in the text or in a label. One shown by address alone gets a card under it, even beside an
+avatar labelled with another address.
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
