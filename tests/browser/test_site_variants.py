@@ -1011,6 +1011,18 @@ SHOWS = (
             (AVATAR, '<div class="avatar" aria-label="Mailbox of alex.morgan@outlook.com"></div>'),
         ),
     ),
+    # Outlook writes an address as the name only for a sender without one: an address shown before
+    # the line (here an avatar's label) is something else's, never taken over the line's.
+    Shows(
+        "outlook-live-sender-shown-by-address-alone-beside-an-avatar-labelled-with-another",
+        "outlook-message-live",
+        MARIA_URL,
+        {"name": "maria.garcia@outlook.example", "email": "maria.garcia@outlook.example"},
+        edits=(
+            *maria_named("maria.garcia@outlook.example", meta=""),
+            (AVATAR, '<div class="avatar" title="m.garcia@mallory.example"></div>'),
+        ),
+    ),
     Shows(
         "outlook-sent-on-behalf-of-in-portuguese-last-first",
         "outlook-message",
