@@ -1023,6 +1023,25 @@ SHOWS = (
             (AVATAR, '<div class="avatar" title="m.garcia@mallory.example"></div>'),
         ),
     ),
+    # A from line that starts with its label, in Outlook's languages: the name is what follows.
+    *(
+        Shows(
+            f"outlook-from-line-labelled-in-{lang}",
+            "outlook-message",
+            f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+            DANIEL,
+            ref=outlook_ref(ITEM_PATH),
+            edits=((f"<span>{DANIEL_SENDS}", f"<span>{label} {DANIEL_SENDS}"),),
+        )
+        for lang, label in [
+            ("english", "From:"),
+            ("swedish", "Från:"),
+            ("japanese", "差出人:"),
+            ("chinese", "发件人："),
+            ("arabic", "من:"),
+            ("korean", "보낸 사람:"),
+        ]
+    ),
     Shows(
         "outlook-sent-on-behalf-of-in-portuguese-last-first",
         "outlook-message",

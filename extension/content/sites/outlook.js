@@ -142,7 +142,7 @@ ST.adapter = (() => {
     }
     if (!email) return null;
     const name = ST.dedupe(text.replace(/<[^>]*>|\S+@\S+/g, " "))
-      .replace(/^(from|von|de|da|van)\s*:\s*/i, "")
+      .replace(/^[^:：<@]{1,12}[:：]\s*/, "") // a label: "From:", "Från:", "差出人:"
       .trim()
       .slice(0, 200); // as the ledger keeps it
     // The card goes below the header block around the address.
