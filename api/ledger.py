@@ -998,9 +998,10 @@ def add_identities(user: Owner, contact: Contact, identities: list[dict]) -> Con
 
 def merge_contacts(user: Owner, into: Contact, other: Contact) -> Contact:
     """`other` is the same person as `into`: its identities and live interactions move to `into`
-    (but a message `into` holds already, by external_ref, is deleted instead; `into` keeps its
-    name; `other`'s notes are appended), `other` is deleted, and the tie is rebuilt from the
-    merged history. The feed says so entry by entry, as separate edits would."""
+    (but a message `into` holds already, by external_ref, is deleted instead, what it held folded
+    into the kept one; `into` keeps its name; `other`'s notes are appended), `other` is deleted,
+    and the tie is rebuilt from the merged history. The feed says so entry by entry, as separate
+    edits would."""
     user = lock_and_reload(user, into)
     if db.engine.dialect.name != "sqlite":
         db.session.refresh(other)  # as `into`: a write may have committed while this one waited
@@ -1015,30 +1016,29 @@ def merge_contacts(user: Owner, into: Contact, other: Contact) -> Contact:
     for ident in moved:
         _record_identity(user, ident, "upsert")
     # A message logged under both is kept once, as a log of it under one contact would have
-    # been: the other's copy is deleted (its tombstone in the feed keeps what it held).
-    refs = set(
-        db.session.scalars(
-            select(Interaction.external_ref).where(
+    # been: the other's copy is deleted, what the user wrote on it kept on `into`'s.
+    held = {
+        row.external_ref: row
+        for row in db.session.scalars(
+            select(Interaction).where(
                 Interaction.contact_id == into.id,
                 Interaction.deleted_at.is_(None),
                 Interaction.external_ref.is_not(None),
             )
         )
-    )
+    }
     for row in db.session.scalars(
         select(Interaction).where(
             Interaction.contact_id == other.id, Interaction.deleted_at.is_(None)
         )
     ):
-        if row.external_ref and row.external_ref in refs:
-            row.deleted_at = row.updated_at = now
-            _record_interaction(user, row, "delete")
+        kept = held.get(row.external_ref) if row.external_ref else None
+        if kept is not None:
+            _fold_copy(user, kept, row, now)
             continue
         row.contact_id, row.updated_at = into.id, now
         _record_interaction(user, row, "upsert")
-    # Kept once: a note merged before stays one paragraph (not a word found in another's).
-    if other.notes and f"\n\n{other.notes}\n\n" not in f"\n\n{into.notes}\n\n":
-        into.notes = f"{into.notes}\n\n{other.notes}" if into.notes else other.notes
+    into.notes = _with_paragraph(into.notes, other.notes)
     other.deleted_at = other.updated_at = now
     other.merged_into_id = into.id
     if other.stats is not None:
@@ -1050,6 +1050,38 @@ def merge_contacts(user: Owner, into: Contact, other: Contact) -> Contact:
     into.updated_at = now
     _record_contact(user, into)
     return into
+
+
+def _with_paragraph(notes: str, extra: str) -> str:
+    """`notes` with `extra` appended as a paragraph, unless it is one already: a note merged
+    before is kept once (but a word found in another paragraph is still a note of its own)."""
+    if not extra or f"\n\n{extra}\n\n" in f"\n\n{notes}\n\n":
+        return notes
+    return f"{notes}\n\n{extra}" if notes else extra
+
+
+def _fold_copy(user: Owner, kept: Interaction, copy: Interaction, now: datetime) -> None:
+    """`copy` logs the message `kept` holds: it is deleted, but what it held that `kept` lacks
+    (its note, a favour, a closeness) moves to `kept`, and ids that answered it answer `kept`
+    (a retry of its PUT, or of an id bound to it, from a browser that was offline)."""
+    edits = {"note": _with_paragraph(kept.note, copy.note)}
+    if kept.favor_direction is None and copy.favor_direction is not None:
+        edits |= {"favor_direction": copy.favor_direction, "favor_value": copy.favor_value}
+    if kept.closeness is None:
+        edits["closeness"] = copy.closeness
+    if any(getattr(kept, k) != v for k, v in edits.items()):
+        for key, value in edits.items():
+            setattr(kept, key, value)
+        kept.updated_at = now
+        _record_interaction(user, kept, "upsert")
+    db.session.execute(
+        update(InteractionAlias)
+        .where(InteractionAlias.interaction_id == copy.id)
+        .values(interaction_id=kept.id)
+    )
+    db.session.add(InteractionAlias(id=copy.id, user_id=user.id, interaction_id=kept.id))
+    copy.deleted_at = copy.updated_at = now
+    _record_interaction(user, copy, "delete")
 
 
 def _rebuild_stats(user: Owner, contact: Contact) -> None:
@@ -1125,13 +1157,14 @@ def record_interaction(
     (`client_id`: the client chose the id, so it may retry it): a retry answers that interaction,
     as it is now, even once deleted, and never logs a second one."""
     user = lock_user(user)
-    existing = db.session.get(Interaction, interaction_id)
-    if existing is None:
-        bound = db.session.get(InteractionAlias, interaction_id)
-        if bound is not None and bound.user_id == user.id:
-            existing = db.session.get(Interaction, bound.interaction_id)
-        elif bound is not None:
-            abort(409, message="That interaction id is taken.")
+    # An alias first: a copy dropped by a merge keeps its row but answers the interaction kept.
+    bound = db.session.get(InteractionAlias, interaction_id)
+    if bound is not None and bound.user_id == user.id:
+        existing = db.session.get(Interaction, bound.interaction_id)
+    elif bound is not None:
+        abort(409, message="That interaction id is taken.")
+    else:
+        existing = db.session.get(Interaction, interaction_id)
     if existing is not None:
         if existing.user_id != user.id:
             abort(409, message="That interaction id is taken.")

@@ -163,7 +163,8 @@ class Interaction(db.Model):
 
 class InteractionAlias(db.Model):
     """A log's id answered with an interaction stored before it (its `external_ref` was logged
-    already): a retry of that id answers the same interaction, never logs a second one."""
+    already), or the id of a copy a merge dropped for the interaction kept: a retry of that id
+    answers the same interaction, never logs a second one."""
 
     __tablename__ = "interaction_aliases"
 

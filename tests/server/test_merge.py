@@ -5,7 +5,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from server_helpers import assert_error
+from server_helpers import assert_error, new_id
 from test_consistency import assert_same_stats, rebuilt_snapshot, run_random_writes, stats_snapshot
 
 ANA_MAIL = {"name": "Ana Souza", "identities": [{"kind": "email", "value": "ana@example.com"}]}
@@ -183,7 +183,7 @@ def test_a_log_still_addressed_to_a_merged_contact_lands_on_the_one_it_became(ap
 def test_a_message_logged_under_both_contacts_counts_once_after_the_merge(api, log, changes):
     """The same email (external_ref) logged with each of the two contacts: the merged contact
     holds it once, as if it had been logged under one contact from the start. The other copy
-    is deleted, its tombstone in the feed keeping what it held."""
+    is deleted (its note joins the one kept), its tombstone in the feed keeping what it held."""
     ref = "<CAF=both@mail.gmail.com>"
     kept = log("email", contact=ANA_MAIL, external_ref=ref, note="work address")
     copy = log("email", contact=ANA_IN, external_ref=ref, note="profile copy")
@@ -194,7 +194,7 @@ def test_a_message_logged_under_both_contacts_counts_once_after_the_merge(api, l
     assert r.status_code == 200, r.json
     assert r.json["tie"]["interaction_count"] == 2
     listed = api.get(f"/api/v1/contacts/{into}/interactions").json["interactions"]
-    assert sorted(i["note"] for i in listed) == ["her own call", "work address"]
+    assert sorted(i["note"] for i in listed) == ["her own call", "work address\n\nprofile copy"]
     tombstone = [c for c in changes() if c["id"] == copy["interaction"]["id"]][-1]
     assert tombstone["op"] == "delete" and tombstone["data"]["note"] == "profile copy"
     # Logged again: still the one interaction, under either address.
@@ -202,3 +202,82 @@ def test_a_message_logged_under_both_contacts_counts_once_after_the_merge(api, l
         again = log("email", contact=contact, external_ref=ref, expect=200)
         assert again["interaction"]["id"] == kept["interaction"]["id"]
     assert own["interaction"]["id"] in {i["id"] for i in listed}
+
+
+def test_the_dropped_copy_of_a_message_leaves_its_note_favour_and_closeness(app, api, log, changes):
+    """What the user wrote on the copy that is dropped stays in the live ledger: its note joins
+    the kept interaction's (once), its favour and closeness fill what the kept one lacks."""
+    ref = "<CAF=both@mail.gmail.com>"
+    kept = log("email", contact=ANA_MAIL, external_ref=ref, note="work address")
+    copy = log(
+        "email",
+        contact=ANA_IN,
+        external_ref=ref,
+        note="she offered an intro to Acme",
+        favor={"direction": "received", "value": 3},
+        closeness=4,
+    )
+    into, other = kept["contact"]["id"], copy["contact"]["id"]
+    before = len(changes())
+
+    r = api.post(f"/api/v1/contacts/{into}/merge", json={"contact_id": other})
+    assert r.status_code == 200, r.json
+    [held] = api.get(f"/api/v1/contacts/{into}/interactions").json["interactions"]
+    assert held["id"] == kept["interaction"]["id"]
+    assert held["note"] == "work address\n\nshe offered an intro to Acme"
+    assert held["favor"] == {"direction": "received", "value": 3}
+    assert held["closeness"] == 4
+    # The tie counts the favour, and other browsers read the kept interaction's new version.
+    assert r.json["tie"]["reciprocity"]["received"] == 1
+    assert_same_stats(stats_snapshot(app), rebuilt_snapshot(app))
+    upserts = [c for c in changes()[before:] if c["id"] == held["id"]]
+    assert [c["op"] for c in upserts] == ["upsert"] and upserts[0]["data"]["note"] == held["note"]
+
+
+def test_the_kept_copy_keeps_its_own_favour_closeness_and_a_note_it_holds(api, log):
+    ref = "<CAF=both@mail.gmail.com>"
+    kept = log(
+        "email",
+        contact=ANA_MAIL,
+        external_ref=ref,
+        note="intro to Acme\n\nfollow up in May",
+        favor={"direction": "given", "value": 2},
+        closeness=2,
+    )
+    log(
+        "email",
+        contact=ANA_IN,
+        external_ref=ref,
+        note="follow up in May",  # a whole paragraph of the kept note: kept once
+        favor={"direction": "received", "value": 5},
+        closeness=5,
+    )
+    into = kept["contact"]["id"]
+    other = lookup(api, linkedin="ana-souza")["contact"]["id"]
+    assert api.post(f"/api/v1/contacts/{into}/merge", json={"contact_id": other}).status_code == 200
+    [held] = api.get(f"/api/v1/contacts/{into}/interactions").json["interactions"]
+    assert held["note"] == "intro to Acme\n\nfollow up in May"
+    assert held["favor"] == {"direction": "given", "value": 2}
+    assert held["closeness"] == 2
+
+
+def test_ids_that_answered_the_dropped_copy_answer_the_kept_one(api, log):
+    """A browser that logged the copy retries its PUT (its answer was lost), or retries an id
+    that was bound to the copy: either answers the message as the merged contact holds it."""
+    ref = "<CAF=both@mail.gmail.com>"
+    kept = log("email", contact=ANA_MAIL, external_ref=ref)
+    copy = log("email", contact=ANA_IN, external_ref=ref, note="copy")
+    bound_id = new_id()
+    log("email", contact=ANA_IN, external_ref=ref, id=bound_id, expect=200)  # bound to the copy
+    into, other = kept["contact"]["id"], copy["contact"]["id"]
+    assert api.post(f"/api/v1/contacts/{into}/merge", json={"contact_id": other}).status_code == 200
+
+    for retried in (copy["interaction"]["id"], bound_id):
+        again = log("email", contact=ANA_IN, external_ref=ref, id=retried, expect=200)
+        assert again["interaction"]["id"] == kept["interaction"]["id"]
+        assert again["interaction"]["deleted_at"] is None and again["contact"]["id"] == into
+        assert again["tie"]["interaction_count"] == 1
+    # The copy itself stays what it is: deleted (an undo of it changes nothing more).
+    r = api.delete(f"/api/v1/interactions/{copy['interaction']['id']}")
+    assert r.status_code == 200 and r.json["interaction"]["deleted_at"] is not None
+    assert r.json["tie"]["interaction_count"] == 1
