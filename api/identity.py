@@ -78,15 +78,21 @@ def _legacy_public_slug(rest: list[str]) -> str:
 
 
 def email_address(value: str) -> str:
-    """Return the canonical (trimmed, lowercased) form of an email address."""
+    """Return the canonical (trimmed, NFKC, lowercased) form of an email address.
+
+    NFKC, unlike a slug's NFC: an address is typed or pasted, and its compatibility forms
+    (full-width letters, "＠", mathematical letters) read as, and are, the plain address. A
+    domain with an empty label (a trailing dot, "..") is refused, not guessed at."""
     text = (value or "").strip()
     if text.lower().startswith("mailto:"):
         text = text[7:].split("?")[0]
-    text = unicodedata.normalize("NFC", text).lower()
+    text = unicodedata.normalize("NFKC", text).lower()
     # Control and invisible format characters (bidi overrides) could disguise an address.
     hidden = any(unicodedata.category(c)[0] == "C" for c in text)
     if len(text) > 254 or not _EMAIL.match(text) or hidden:
         raise IdentityError(f"not an email address: {value[:80]!r}")
+    if "" in text.rpartition("@")[2].split("."):
+        raise IdentityError(f"not an email address (empty label in its domain): {value[:80]!r}")
     return text
 
 

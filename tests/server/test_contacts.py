@@ -1,5 +1,7 @@
 """Contacts CRUD with identities; an identity held by another contact is a 409."""
 
+import uuid
+
 from server_helpers import assert_error
 
 
@@ -208,3 +210,39 @@ def test_rank_decides_the_dunbar_layer(api, log):
     assert {c["id"]: c["tie"]["rank"] for c in by_name} == dict(
         zip(ids, [1, 2, 3, 4, 5, 6], strict=True)
     )
+
+
+def test_an_email_in_full_width_letters_is_the_plain_address(api, log, table_counts):
+    """An address pasted from text set in full-width (or other compatibility) letters is the
+    same person as the plain one: one contact, found by either spelling."""
+    alex = log(
+        "email",
+        contact={
+            "name": "Alex",
+            "identities": [{"kind": "email", "value": "ａｌｅｘ@example.com"}],
+        },
+    )
+    assert alex["contact"]["identities"] == [{"kind": "email", "value": "alex@example.com"}]
+    for spelling in ("alex@example.com", "ＡＬＥＸ＠ＥＸＡＭＰＬＥ．ＣＯＭ"):
+        found = api.get("/api/v1/lookup", query_string={"email": spelling}).json
+        assert found["contact"]["id"] == alex["contact"]["id"]
+    again = log(
+        "call",
+        contact={"name": "Alex", "identities": [{"kind": "email", "value": "alex@example.com"}]},
+    )
+    assert again["contact"]["id"] == alex["contact"]["id"]
+    r = api.post(
+        "/api/v1/contacts",
+        json={"name": "Alex 2", "identities": [{"kind": "email", "value": "ａｌｅｘ@example.com"}]},
+    )
+    assert_error(r, 409)
+
+
+def test_an_email_whose_domain_has_an_empty_label_is_refused(api, log, table_counts):
+    counts = table_counts()
+    for value in ("jane@example.com.", "jane@example..com"):
+        body = {"name": "Jane", "identities": [{"kind": "email", "value": value}]}
+        assert_error(api.post("/api/v1/contacts", json=body), 422, "value")
+        r = api.put(f"/api/v1/interactions/{uuid.uuid4()}", json={"kind": "email", "contact": body})
+        assert_error(r, 422, "value")
+    assert table_counts() == counts

@@ -85,6 +85,8 @@ def test_a_malformed_key_is_422_naming_it(api):
         ("linkedin=https://www.linkedin.com/company/acme", "linkedin"),
         ("email=not-an-address", "email"),
         ("email=", "email"),
+        ("email=jane@example.com.", "email"),
+        ("email=jane@example..com", "email"),
     ):
         assert_error(api.get(f"/api/v1/lookup?{query}"), 422, field)
 

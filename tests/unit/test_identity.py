@@ -152,6 +152,28 @@ def test_email_spellings_give_one_address(raw):
     assert canonical("email", raw) == "jane@example.com"
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ａｌｅｘ@example.com",  # full-width letters
+        "ＡＬＥＸ＠ＥＸＡＭＰＬＥ．ＣＯＭ",  # full-width capitals, at sign and full stop
+        "alex@ｅｘａｍｐｌｅ.com",
+        "\U0001d41a\U0001d425\U0001d41e\U0001d431@example.com",  # mathematical bold letters
+    ],
+)
+def test_compatibility_forms_of_letters_are_the_plain_address(raw):
+    assert email_address(raw) == "alex@example.com"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["alex@example.com.", "alex@example..com", "alex@.example.com", "alex@example.com．"],
+)
+def test_a_domain_with_an_empty_label_is_refused(bad):
+    with pytest.raises(IdentityError, match="empty label"):
+        email_address(bad)
+
+
 def test_plus_and_dots_are_kept_exactly():
     # Only exact identifiers auto-link: no guessing that two local parts are one mailbox.
     assert email_address("Jane.Doe+news@example.co.uk") == "jane.doe+news@example.co.uk"
@@ -229,6 +251,17 @@ def test_a_profile_url_and_its_bare_slug_agree(raw):
 def test_canonical_email_is_a_fixed_point(local, domain):
     try:
         first = email_address(f" mailto:{local}@{domain} ")
+    except IdentityError:
+        return
+    assert email_address(first) == first
+
+
+@given(st.text(st.characters(codec=None, exclude_categories=()), max_size=30))
+@example("ａｌｅｘ@example.com")
+@example("İ@example.com")
+def test_any_accepted_email_is_a_fixed_point(local):
+    try:
+        first = email_address(f"{local}@example.com")
     except IdentityError:
         return
     assert email_address(first) == first
