@@ -60,6 +60,15 @@ class Name(Text):
         return super()._deserialize(value, attr, data, **kwargs).strip(WHITESPACE)
 
 
+class Ref(Text):
+    """An identifier of the message an interaction logs: a blank one names none, so it is null
+    (else two logs with "" would read as one message logged twice)."""
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        text = super().deserialize(value, attr, data, **kwargs)  # validated as given
+        return None if isinstance(text, str) and not text.strip(WHITESPACE) else text
+
+
 class Instant(fields.AwareDateTime):
     """An ISO 8601 instant, UTC when no offset is given, within the ledger's sane range."""
 
@@ -153,7 +162,11 @@ class _InteractionFields(StrictSchema):
     closeness = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=5))
     favor = fields.Nested(FavorSchema, allow_none=True)
     note = Text(max_length=5000)
-    external_ref = Text(allow_none=True, max_length=300)
+    external_ref = Ref(
+        allow_none=True,
+        max_length=300,
+        metadata={"description": "The message logged (its Message-ID); blank is null."},
+    )
 
 
 class InteractionInSchema(_InteractionFields):

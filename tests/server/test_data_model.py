@@ -156,3 +156,29 @@ def test_deleting_an_interaction_keeps_the_row_as_a_tombstone(app, api, log):
         assert row is not None and row.deleted_at is not None
         assert row.note == "to delete"
         assert row.updated_at >= row.created_at
+
+
+def test_blank_external_refs_stored_before_become_null(database_url, app, log):
+    """Stored before a blank ref was read as none: the migration makes them null too."""
+    blank, real = log("email"), log("email", external_ref="<CAF=abc@mail.gmail.com>")
+    engine = create_engine(database_url)
+    config = alembic_config(database_url)
+    try:
+        command.downgrade(config, "0004")
+        with engine.begin() as conn:
+            ref = Interaction.__table__.c.external_ref
+            conn.execute(Interaction.__table__.update().values(external_ref=ref + " \t\u3000"))
+            conn.execute(
+                Interaction.__table__.update()
+                .where(Interaction.id == uuid.UUID(blank["interaction"]["id"]))
+                .values(external_ref=" \t\u3000")
+            )
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            refs = dict(conn.execute(select(Interaction.id, Interaction.external_ref)).all())
+    finally:
+        engine.dispose()
+    assert refs == {
+        uuid.UUID(blank["interaction"]["id"]): None,
+        uuid.UUID(real["interaction"]["id"]): "<CAF=abc@mail.gmail.com> \t\u3000",
+    }

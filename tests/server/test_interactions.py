@@ -179,6 +179,22 @@ def test_external_ref_is_recorded_once_per_contact(api, log, table_counts, chang
     assert again.json["interaction"]["id"] == first["interaction"]["id"]
 
 
+def test_a_blank_external_ref_is_no_ref(api, log, changes):
+    """An empty or white-space ref names no message: stored as null; two logs with it are two."""
+    for blank in ("", "   ", "\t\n"):
+        first = log("email", external_ref=blank)
+        second = log("email", external_ref=blank)
+        assert first["interaction"]["external_ref"] is None
+        assert second["interaction"]["id"] != first["interaction"]["id"]
+        stored = api.get(f"/api/v1/contacts/{first['contact']['id']}/interactions").json
+        assert {i["external_ref"] for i in stored["interactions"]} == {None}
+    assert {c["data"]["external_ref"] for c in changes() if c["entity"] == "interaction"} == {None}
+    # An edit to a blank ref clears the ref.
+    ref = log("email", external_ref="<CAF=abc@mail.gmail.com>")["interaction"]["id"]
+    r = api.patch(f"/api/v1/interactions/{ref}", json={"external_ref": " "})
+    assert r.status_code == 200 and r.json["interaction"]["external_ref"] is None
+
+
 def test_post_logs_with_a_server_id_and_the_tie_grows(api, log):
     first = log("email", occurred_at=days_ago(20))
     contact_id = first["contact"]["id"]
