@@ -19,6 +19,7 @@ from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from alembic import command
 from alembic.config import Config
@@ -29,6 +30,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Executable
+from sqlalchemy.util import asbool
 
 from .config import SYNCHRONOUS_MODES
 
@@ -54,9 +56,9 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
     synchronous = synchronous.upper()
     if synchronous not in SYNCHRONOUS_MODES:
         raise ValueError(f"SQLite synchronous must be one of {SYNCHRONOUS_MODES}: {synchronous!r}")
-    database = engine.url.database
+    database = database_file(engine.url)
     make_private(engine.url)
-    queue = f"{database}-writer.lock" if is_file(engine.url) and fcntl is not None else None
+    queue = f"{database}-writer.lock" if database is not None and fcntl is not None else None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, record):
@@ -106,15 +108,26 @@ def _lower(value):
     return (value if isinstance(value, str | bytes) else str(value)).lower()
 
 
+def database_file(url: URL) -> str | None:
+    """The file a SQLite database is in: its name, or with `uri=true` the path of its `file:`
+    URI as SQLite reads it (an empty or `localhost` authority, percent-decoded); None for a
+    database in memory or on another backend."""
+    name = url.database or ""
+    if url.get_backend_name() != "sqlite" or name in ("", ":memory:"):
+        return None
+    if not (asbool(url.query.get("uri", False)) and name.startswith("file:")):
+        return name
+    uri = urlsplit(name)
+    path = unquote(uri.path)
+    in_memory = url.query.get("mode") == "memory" or url.query.get("vfs") == "memdb"
+    if uri.netloc not in ("", "localhost") or in_memory or path in ("", ":memory:"):
+        return None
+    return path
+
+
 def is_file(url: URL) -> bool:
-    """Is this a SQLite database in a file of its own (not in memory, not a URI)?"""
-    name = url.database
-    return (
-        url.get_backend_name() == "sqlite"
-        and bool(name)
-        and name != ":memory:"
-        and not name.startswith("file:")
-    )
+    """Is this a SQLite database in a file of its own (not in memory)?"""
+    return database_file(url) is not None
 
 
 def make_private(url: URL) -> None:
@@ -123,17 +136,19 @@ def make_private(url: URL) -> None:
     SQLite, the umask decides, usually readable by all). One that exists, wherever it is (made
     by an older version, copied, restored), loses what its group and others could do with it,
     and so do its -wal, -shm and lock files."""
-    if not is_file(url):
+    database = database_file(url)
+    if database is None:
         return
-    try:
-        os.close(os.open(url.database, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
-        return
-    except FileExistsError:
-        pass
-    except OSError:  # its folder does not exist, which SQLite reports on connecting
-        return
+    if url.query.get("mode") not in ("ro", "rw"):  # those never create the file: nor do we
+        try:
+            os.close(os.open(database, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+            return
+        except FileExistsError:
+            pass
+        except OSError:  # its folder does not exist, which SQLite reports on connecting
+            return
     for end in ("", "-wal", "-shm", "-writer.lock"):
-        path = url.database + end
+        path = database + end
         try:
             mode = stat.S_IMODE(os.stat(path).st_mode)
             if mode & 0o077:

@@ -80,3 +80,26 @@ def test_a_ledger_file_left_readable_by_others_is_tightened(tmp_path, loose_umas
         assert r.status_code == 200, r.text  # the token made before is still there
         files = [database, *siblings, database.with_name(database.name + "-writer.lock")]
         assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
+
+
+@pytest.mark.parametrize("form", ["file:{path}", "file://{path}", "file://localhost{path}"])
+def test_a_ledger_given_as_a_sqlite_uri_is_private_too(tmp_path, loose_umask, form):
+    """`sqlite:///file:...?mode=rwc&uri=true` (SQLite's URI filenames, which take options such
+    as the vfs) names the same kind of file: created private, or tightened if it exists."""
+    database = tmp_path / "my ledger.db"
+    uri = form.format(path=str(database).replace(" ", "%20"))
+    env = cli_env(f"sqlite:///{uri}?mode=rwc&uri=true")
+    token = run_cli(env, "token", "create", "Laptop").strip().splitlines()[-1]
+    siblings = [database.with_name(database.name + end) for end in ("-wal", "-shm")]
+    assert mode(database) == 0o600
+    for path in [database, *siblings]:
+        path.touch()
+        path.chmod(0o644)
+    with ServerProcess(env, tmp_path / "server.log", cwd=tmp_path) as server:
+        jane = {"name": "Jane Doe", "identities": [{"kind": "email", "value": "jane@example.com"}]}
+        body = {"kind": "call", "contact": jane}
+        r = server.request("PUT", f"/api/v1/interactions/{uuid.uuid4()}", token, json=body)
+        assert r.status_code == 201, r.text
+        files = [database, *siblings, database.with_name(database.name + "-writer.lock")]
+        assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("file:")) == []
