@@ -112,8 +112,12 @@ async function sendEntry(entry) {
     try {
       data = await apiRequest("PUT", path, { body: entry.body, fromOutbox: true });
     } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      // 404 (a log by the contact's id) or 410 (a retry of a log stored before): the contact was
+      // deleted meanwhile, perhaps in another browser, and its interactions with it.
+      if (err.status === 404 || err.status === 410) throw new ApiError("client", "this contact was deleted", err.status, err.body);
       // The page's identities for a known contact: one went to another contact meanwhile (409).
-      if (!(err instanceof ApiError && err.status === 409 && entry.byId)) throw err;
+      if (!(err.status === 409 && entry.byId)) throw err;
       data = await apiRequest("PUT", path, { body: entry.byId, fromOutbox: true });
       keys = []; // not under the page's identities: one is someone else's
     }
@@ -125,7 +129,8 @@ async function sendEntry(entry) {
     if (isPlainObject(data) && data.contact) await cachePut(data.contact, data.tie, entry.keys);
     return data;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return null; // already gone: that is the goal
+    // Already gone (404), or gone with its contact, deleted meanwhile (410): that is the goal.
+    if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return null;
     throw err;
   }
 }

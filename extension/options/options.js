@@ -169,7 +169,8 @@ async function refresh() {
     : revoked
       ? `Not connected: ${server} revoked this browser.`
       : "Not connected.";
-  const failed = state.failed.length ? ` ${state.failed.length} recent log(s) were refused by the server.` : "";
+  const last = state.failed[0];
+  const failed = last ? ` ${state.failed.length} recent log(s) were refused by the server (the last: ${last.op === "delete" ? "undo" : "log"} of “${last.name || "someone"}”: ${last.error}).` : "";
   const waiting = hasToken || !state.pending ? `${state.pending} log(s) waiting to be sent.` : `${state.pending} log(s) wait in this browser until it is connected again.`;
   document.getElementById("queue").textContent = `${waiting}${failed}`;
   return state;

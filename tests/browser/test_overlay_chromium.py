@@ -14,7 +14,7 @@ from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from harness.ledger import score_number
+from harness.ledger import days_ago, score_number
 from harness.net import wait_until
 from harness.scenarios import (
     ANA,
@@ -112,6 +112,94 @@ def test_undo_removes_the_logged_interaction(chromium, tab, live_api):
         message="undo did not remove the interaction",
     )
     assert_shows(ov, live_api, JOHN)
+
+
+def someone_on_linkedin(api) -> tuple[dict[str, str], str, dict]:
+    """A contact of their own for a test that deletes it (as another browser would): the
+    person, their profile's URL (the classic profile fixture) and the contact."""
+    slug = f"gone-{uuid.uuid4().hex[:10]}"
+    person = {"name": "Gale Once", "linkedin": slug}
+    contact = api.create_contact(person["name"], linkedin=slug)
+    api.log_interaction(contact["id"], "meeting", occurred_at=days_ago(12))
+    return person, f"https://www.linkedin.com/in/{slug}/", contact
+
+
+FAILED_GET_JS = "async () => (await chrome.storage.local.get('outboxFailed')).outboxFailed || []"
+
+
+def test_undo_after_the_contact_was_deleted_elsewhere_is_undone(chromium, tab, live_api):
+    """Between a log and its undo, another browser deletes the contact with its interactions:
+    the server answers the undo's DELETE with 410. The log is gone all the same: the undo did
+    what it was for, nothing reads as a failure, and the card shows the person as unknown."""
+    person, url, contact = someone_on_linkedin(live_api)
+    chromium.open(url, tab)
+    ov = chromium.overlay(tab)
+    assert_shows(ov, live_api, person)
+    [logged] = log_by_click(ov, live_api, person)
+    ov.wait_for(lambda: ov.visible('[data-action="undo"]'), 5, "the undo button")
+    assert live_api.request("DELETE", f"/api/v1/contacts/{contact['id']}").status_code == 204
+    gone = live_api.request("DELETE", f"/api/v1/interactions/{logged['id']}")
+    assert gone.status_code == 410  # what the extension's undo is answered
+
+    ov.click("undo")
+    ov.wait_for_state("unknown")
+    time.sleep(1)  # a failure would be written over the card after its lookup
+    assert "failed" not in (ov.field("message") or "").lower(), ov.describe()
+    store = chromium.open(chromium.extension_url("icons/icon-16.png"))
+    wait_until(lambda: store.evaluate(OUTBOX_GET_JS) == [], timeout=10, message="still queued")
+    assert [f for f in store.evaluate(FAILED_GET_JS) if f["id"] == logged["id"]] == []
+    store.close()
+
+
+def test_a_log_whose_contact_was_deleted_elsewhere_says_so(chromium, tab, live_api):
+    """The contact is deleted in another browser while this one shows it: a click on "log" is
+    refused (404), and so is a queued log the server had stored before (410, its answer lost).
+    The card and the options say what happened, not a bare error."""
+    person, url, contact = someone_on_linkedin(live_api)
+    chromium.open(url, tab)
+    ov = chromium.overlay(tab)
+    assert_shows(ov, live_api, person)
+    assert live_api.request("DELETE", f"/api/v1/contacts/{contact['id']}").status_code == 204
+    ov.click("log")
+    ov.wait_for_field("message", "Not logged: this contact was deleted")
+
+    # A log this browser sent before the deletion, whose answer never came back: its retry is
+    # answered 410.
+    person, url, contact = someone_on_linkedin(live_api)
+    log_id = str(uuid.uuid4())
+    body = {
+        "kind": "call",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "contact_id": contact["id"],
+    }
+    assert live_api.request("PUT", f"/api/v1/interactions/{log_id}", body).status_code == 201
+    assert live_api.request("DELETE", f"/api/v1/contacts/{contact['id']}").status_code == 204
+    sent_before = {
+        "key": f"put:{log_id}",
+        "op": "put",
+        "id": log_id,
+        "body": body,
+        "keys": [f"linkedin:{person['linkedin']}"],
+        "name": person["name"],
+        "createdAt": int(time.time() * 1000) - 60_000,
+        "attempts": 1,
+    }
+    store = chromium.open(chromium.extension_url("icons/icon-16.png"))
+    store.evaluate(OUTBOX_SET_JS, [sent_before])
+    chromium.open(url, tab)  # a lookup that gets through sends what is queued
+    ov.wait_for_state("unknown")
+    wait_until(lambda: store.evaluate(OUTBOX_GET_JS) == [], timeout=15, message="still queued")
+    [failed] = [f for f in store.evaluate(FAILED_GET_JS) if f["id"] == log_id]
+    assert (failed["status"], failed["error"]) == (410, "this contact was deleted")
+    store.close()
+    options = chromium.open(chromium.extension_url("options/options.html"))
+    wait_until(
+        lambda: "this contact was deleted" in (options.text_content("#queue") or ""),
+        timeout=10,
+        message="the options do not say why the log was refused",
+    )
+    assert "Gale Once" in options.text_content("#queue")
+    options.close()
 
 
 def test_log_menu_records_kind_favour_and_note(chromium, tab, live_api):
