@@ -150,8 +150,11 @@ def make_private(url: URL) -> None:
     for end in ("", "-wal", "-shm", "-writer.lock"):
         path = database + end
         try:
-            mode = stat.S_IMODE(os.stat(path).st_mode)
-            if mode & 0o077:
+            info = os.stat(path)
+            mode = stat.S_IMODE(info.st_mode)
+            # Another account's file is theirs to share (root could change it, and would take
+            # a backup group's access away): only our own are tightened.
+            if mode & 0o077 and info.st_uid == os.geteuid():
                 os.chmod(path, mode & 0o700)
         except OSError:  # not there, or not ours to change: left as it is
             pass

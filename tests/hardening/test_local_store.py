@@ -71,15 +71,30 @@ def test_a_ledger_file_left_readable_by_others_is_tightened(tmp_path, loose_umas
     database = tmp_path / "ledger.db"
     env = cli_env(f"sqlite:///{database}")
     token = run_cli(env, "token", "create", "Laptop").strip().splitlines()[-1]
-    siblings = [database.with_name(database.name + end) for end in ("-wal", "-shm")]
-    for path in [database, *siblings]:
+    files = [
+        database.with_name(database.name + end) for end in ("", "-wal", "-shm", "-writer.lock")
+    ]
+    for path in files:
         path.touch()
         path.chmod(0o644)  # as SQLite leaves them under a umask of 022
     with ServerProcess(env, tmp_path / "server.log", cwd=tmp_path) as server:
         r = server.request("GET", "/api/v1/contacts", token)
         assert r.status_code == 200, r.text  # the token made before is still there
-        files = [database, *siblings, database.with_name(database.name + "-writer.lock")]
         assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another account")
+def test_a_ledger_file_of_another_account_keeps_its_mode(tmp_path, loose_umask):
+    """Run by root (sudo strongties ...) on another account's ledger, the server does not take
+    away what that account chose to share (a backup group's read access)."""
+    database = tmp_path / "ledger.db"
+    env = cli_env(f"sqlite:///{database}")
+    token = run_cli(env, "token", "create", "Laptop").strip().splitlines()[-1]
+    database.chmod(0o640)
+    os.chown(database, 1000, 1000)
+    with ServerProcess(env, tmp_path / "server.log", cwd=tmp_path) as server:
+        assert server.request("GET", "/api/v1/contacts", token).status_code == 200
+    assert mode(database) == 0o640
 
 
 @pytest.mark.parametrize("form", ["file:{path}", "file://{path}", "file://localhost{path}"])
