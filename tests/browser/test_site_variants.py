@@ -1821,6 +1821,10 @@ def test_a_member_id_taken_between_the_lookup_and_the_log(chromium, tab, live_ap
 # way back (the new card after it), or the same top card's text changed in place; the title
 # follows with the content, or not at all; a card changed in place may change its name first.
 JOHN_HEADLINE = "Partner at Fabrikam Ventures"
+# How LinkedIn hides the old card: out of the layout, or kept in it, invisible and hidden from
+# screen readers.
+HIDDEN = "old.hidden = true"
+INVISIBLE = "old.setAttribute('aria-hidden', 'true'); old.style.visibility = 'hidden'"
 TO_JOHN = """([url, headline, keep, title, late]) => {
     history.pushState({}, "", url);
     setTimeout(() => {
@@ -1835,7 +1839,7 @@ TO_JOHN = """([url, headline, keep, title, late]) => {
         };
         late ? setTimeout(rest, 600) : rest();
         if (keep) {
-            old.hidden = true;
+            new Function("old", keep)(old);
             old.after(card);
         }
         if (title) document.title = "(3) John Smith | LinkedIn";
@@ -1847,10 +1851,18 @@ TO_JOHN = """([url, headline, keep, title, late]) => {
 
 @pytest.mark.parametrize(
     ("keep", "title", "late"),
-    [(True, True, 0), (True, False, 0), (False, True, 0), (False, False, 0), (False, True, 1)],
+    [
+        (HIDDEN, True, 0),
+        (HIDDEN, False, 0),
+        (INVISIBLE, False, 0),
+        ("", True, 0),
+        ("", False, 0),
+        ("", True, 1),
+    ],
     ids=[
         "old-card-hidden",
         "old-card-hidden-title-late",
+        "old-card-invisible-title-late",
         "card-changed",
         "card-changed-title-late",
         "card-changed-name-first",

@@ -28,8 +28,10 @@ ST.adapter = (() => {
   const THREAD_HEADLINES = [".msg-entity-lockup__entity-info", ".msg-s-profile-card .artdeco-entity-lockup__subtitle"];
   let nameEl = null;
   let threadPane = null;
-  // The one on screen: LinkedIn may keep a page it left in the DOM, hidden, for a quick way back.
-  const pick = (sel, root = document) => [...root.querySelectorAll(sel)].find(ST.visible);
+  // The one on screen: LinkedIn may keep a page it left in the DOM, hidden, for a quick way back
+  // (out of the layout, or invisible in it).
+  const shown = (el) => el.checkVisibility({ visibilityProperty: true });
+  const pick = (sel, root = document) => [...root.querySelectorAll(sel)].find(shown);
 
   function route(href) {
     const u = ST.url(href);
@@ -176,7 +178,7 @@ ST.adapter = (() => {
   // The one profile a thread's header (or the profile card atop it) links to. A group thread
   // names several people, or links to none once its messages are in.
   function threadPerson() {
-    const pane = THREAD_PANES.map((sel) => [...document.querySelectorAll(sel)].find(ST.visible)).find(Boolean);
+    const pane = THREAD_PANES.map((sel) => [...document.querySelectorAll(sel)].find(shown)).find(Boolean);
     if (!pane) return null;
     let link = null;
     const slugs = new Set();
