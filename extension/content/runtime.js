@@ -252,7 +252,9 @@
     if (msg?.type === "refresh" && cur.status === "ready" && !logging) lookup();
   });
 
-  // URL changes: Navigation API where there is one, hash/popstate, DOM mutations, and a cheap poll.
+  // URL changes: Navigation API where there is one, hash/popstate, DOM mutations, and a cheap poll
+  // that also reads a page still awaited again: a site may show it by changing attributes alone
+  // (or inside a shadow root), which no mutation here reports.
   try {
     if (window.navigation) {
       // "navigate" fires before the URL changes: remember what the old page showed.
@@ -266,7 +268,7 @@
   addEventListener("popstate", () => schedule(0));
   const settle = () => schedule(location.href !== cur.href ? 0 : 150);
   new MutationObserver(settle).observe(document, { childList: true, subtree: true });
-  setInterval(() => location.href !== cur.href && schedule(0), 500);
+  setInterval(() => (location.href !== cur.href || cur.status === "pending") && schedule(0), 500);
   let frame = 0;
   const reposition = () => {
     if (!frame && cur.status === "ready")

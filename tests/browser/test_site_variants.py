@@ -1944,3 +1944,70 @@ def test_a_thread_header_that_changes_its_link_before_its_name(chromium, tab):
         time.sleep(0.1)
     assert not [s for s in seen if s[1] == "Marta Silva"], seen
     assert seen[-1][1] == "John Smith", seen[-3:]
+
+
+# Back to a profile LinkedIn kept in the page, by attributes alone: from Jane's card to John's
+# (a node added, the title his), then back to Jane's card, kept hidden meanwhile, which LinkedIn
+# shows again, and hides John's, by toggling an attribute (no node added or removed, the title
+# left as it was, nothing else moving on the page).
+HIDE_BY = {
+    "hidden": "el.hidden = on",
+    "class": "el.classList.toggle('hidden', on)",  # LinkedIn's utility class (display: none)
+    "style": "el.style.display = on ? 'none' : ''",
+    "aria-hidden": "el.setAttribute('aria-hidden', on); el.style.visibility = on ? 'hidden' : ''",
+}
+TO_JOHN_AND_BACK = """([john, jane, headline, hide]) => {
+    const set = new Function("el", "on", hide);
+    document.head.append(Object.assign(document.createElement("style"), {
+        textContent: ".hidden { display: none }",
+    }));
+    const old = document.querySelector("main section");
+    history.pushState({}, "", john);
+    setTimeout(() => {
+        const card = old.cloneNode(true);
+        for (const s of card.querySelectorAll("h1 span")) s.textContent = "John Smith";
+        card.querySelector("img").alt = "John Smith";
+        card.querySelector(".text-body-medium").textContent = headline;
+        card.querySelector("a[href*='/in/']").href = "/in/john-smith-4b2a1/overlay/contact-info/";
+        set(old, true);
+        old.after(card);
+        document.title = "(3) John Smith | LinkedIn";
+        window.backToJane = () => {
+            history.pushState({}, "", jane);
+            setTimeout(() => { set(card, true); set(old, false); }, 600);
+        };
+    }, 600);
+}"""
+
+
+def watch(ov, seconds: float) -> list[tuple[float, str, str | None, str | None]]:
+    """What the card shows over ``seconds``: (time, state, name, headline), every 0.1 s."""
+    seen = []
+    start = time.monotonic()
+    while time.monotonic() < start + seconds:
+        d = ov.describe()
+        if isinstance(d, dict):
+            f = d["fields"]
+            seen.append((time.monotonic() - start, d["state"], f.get("name"), f.get("headline")))
+        time.sleep(0.1)
+    return seen
+
+
+@pytest.mark.parametrize("hide", HIDE_BY.values(), ids=HIDE_BY.keys())
+def test_back_to_a_profile_kept_hidden_shown_by_attributes_alone(chromium, tab, live_api, hide):
+    """Jane's card again, soon after LinkedIn shows it (well before the content script's last
+    read), and never John's name or headline on her address."""
+    forget(live_api, JOHN)
+    serve(chromium, JANE_URL, "linkedin-profile-classic")
+    chromium.open(JANE_URL, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    tab.evaluate(TO_JOHN_AND_BACK, [JOHN_URL, JANE_URL, JOHN_HEADLINE, hide])
+    ov.wait_for(lambda: ov.field("name") == "John Smith", message="John's card")
+    ov.wait_for_state("unknown")
+    tab.evaluate("backToJane()")
+    seen = watch(ov, 7)
+    assert not [s for s in seen if "John" in (s[2] or "") or "Fabrikam" in (s[3] or "")], seen
+    jane = [s for s in seen if s[2] == "Jane Doe"]
+    assert jane and seen[-1][2:] == ("Jane Doe", "Chief Operating Officer at Northwind Traders")
+    assert jane[0][0] < 2.5, f"Jane's card {jane[0][0]:.1f} s after the move back"
