@@ -1430,6 +1430,59 @@ def test_no_overlay_on_my_own_or_a_missing_profile(chromium, tab, fixture, url, 
     assert_no_card(chromium, tab)
 
 
+# Profiles LinkedIn shows without the name (out of my network): "LinkedIn Member" in every place
+# the name would be (heading, title, photo, the page's data), in the interface's language. The page
+# does not say who it is: no card, which would name a contact "LinkedIn Member".
+RAVI_HIDDEN_URL = f"https://www.linkedin.com/in/{RAVI_MEMBER_ID}/"
+HIDDEN_NAMES = {
+    "en": "LinkedIn Member",
+    "de": "LinkedIn-Mitglied",
+    "fr": "Membre de LinkedIn",
+    "es": "Miembro de LinkedIn",
+    "pt": "Membro do LinkedIn",
+    "nl": "LinkedIn-lid",
+    "sv": "LinkedIn-medlem",
+    "zh": "领英会员",
+}
+BLOB_NAMES = ("&quot;firstName&quot;: &quot;Marta&quot;, &quot;lastName&quot;: &quot;Silva&quot;",)
+HIDDEN_MEMBERS = (
+    *(
+        (
+            f"linkedin-hidden-member-{lang}",
+            "linkedin-profile-member-id",
+            RAVI_HIDDEN_URL,
+            {"Ravi Patel": name},
+        )
+        for lang, name in HIDDEN_NAMES.items()
+    ),
+    (
+        "linkedin-hidden-member-newer-page",
+        "linkedin-profile-shadow-hashed",
+        "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
+        {"Wei Zhang": "LinkedIn Member"},
+    ),
+    (
+        "linkedin-hidden-member-thread",
+        "linkedin-messaging-thread",
+        THREAD_URL,
+        {
+            "Marta Silva": "LinkedIn Member",
+            BLOB_NAMES[0]: BLOB_NAMES[0].replace("Marta", "LinkedIn").replace("Silva", "Member"),
+        },
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "url", "edits"), [pytest.param(*v[1:], id=v[0]) for v in HIDDEN_MEMBERS]
+)
+def test_no_overlay_for_a_member_linkedin_does_not_name(chromium, tab, fixture, url, edits):
+    serve(chromium, url, html=edited(fixture, edits))
+    chromium.open(url, tab)
+    tab.wait_for_timeout(5000)  # the content script's last read
+    assert_no_card(chromium, tab)
+
+
 # LinkedIn hydrating my profile: its name and data first, the top card's edit links later.
 EDIT_LINKS_LATER = """<script>
 setTimeout(() => {

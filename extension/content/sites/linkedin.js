@@ -15,6 +15,8 @@ ST.adapter = (() => {
   const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
   const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
   const SECTION_PAGES = new Set(["details", "recent-activity"]);
+  // Out of network, unnamed: "LinkedIn Member", "Membre de LinkedIn", "领英会员"...
+  const HIDDEN = /^((\S+ ){0,2}LinkedIn([ -]?\S+)?|领英会员)$/i;
   // A missing profile's h1 (en de fr es pt it nl cs ro; ja zh ko ru uk pl tr sv da no id ar hi
   // by their "does not exist"); a name may say "available".
   const UNAVAILABLE = /exist|esiste|bestaat|unavailable|not available|nicht verfügbar|niet beschikbaar|\b(pas|no|não|non)\b.*disponi|page not found|存在しません|不存在|존재하지|не существует|не існує|nie istnieje|mevcut değil|findes ikke|finnes ikke|finns inte|tidak ada|غير موجود|मौजूद नहीं/i;
@@ -202,6 +204,7 @@ ST.adapter = (() => {
 
   function readThread(r, snap, final) {
     const wait = { status: final ? "none" : "pending" };
+    const away = { status: final ? "none" : "absent" };
     const found = threadPerson();
     if (!found) return wait;
     const { pane, link, slug } = found;
@@ -210,11 +213,12 @@ ST.adapter = (() => {
     const active = route(document.querySelector(ACTIVE_THREAD)?.href || "");
     if ((active && active.thread !== r.thread) || (snap && link && snap.link === link && snap.thread === link.href)) return wait;
     // A group thread, or a header whose link is not in yet: no card, but read again as it changes.
-    if (found.group) return { status: final ? "none" : "absent" };
+    if (found.group) return away;
     if (!link) return wait;
     const blob = fromCodeBlobs(slug);
     const named = threadNamed(pane, link);
     const name = blob?.name || cleanName(ST.text(named));
+    if (HIDDEN.test(name)) return away;
     // A pane re-used for another conversation may change its links before its names.
     if (!final && (!name || (!blob?.name && name === snap?.named && link.href !== snap.thread))) return wait;
     threadPane = pane;
@@ -278,6 +282,7 @@ ST.adapter = (() => {
         break;
       }
       if (!name && !final) return { status: "pending" };
+      if (HIDDEN.test(name)) return { status: final ? "none" : "absent" };
       nameEl ||= pick(NAME_SELECTORS.join(",")) || shadowQuery("h1", false);
       return { status: "ready", person: { site: "linkedin", name, identities, headline: ST.clean(headline, 160) } };
     },
