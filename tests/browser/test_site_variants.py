@@ -2064,3 +2064,34 @@ def test_back_to_a_profile_kept_hidden_shown_by_attributes_alone(chromium, tab, 
     jane = [s for s in seen if s[2] == "Jane Doe"]
     assert jane and seen[-1][2:] == ("Jane Doe", "Chief Operating Officer at Northwind Traders")
     assert jane[0][0] < 2.5, f"Jane's card {jane[0][0]:.1f} s after the move back"
+
+
+# John's top card in place of Jane's, his headline the same as hers (colleagues often share one)
+# and no link to his own profile in it (no contact info shown): only the name changes.
+JANE_HEADLINE = "Chief Operating Officer at Northwind Traders"
+TO_JOHN_SAME_HEADLINE = """(url) => {
+    history.pushState({}, "", url);
+    setTimeout(() => {
+        const card = document.querySelector("main section");
+        for (const s of card.querySelectorAll("h1 span")) s.textContent = "John Smith";
+        card.querySelector("img").alt = "John Smith";
+        card.querySelector("a[href*='/in/']").remove();
+        document.title = "(3) John Smith | LinkedIn";
+    }, 600);
+}"""
+
+
+def test_another_profile_with_the_same_headline_in_page(chromium, tab, live_api):
+    """John's card soon after his name shows (well before the content script's last read), with
+    the headline his top card shows, and never Jane's name."""
+    forget(live_api, JOHN)
+    serve(chromium, JANE_URL, "linkedin-profile-classic")
+    chromium.open(JANE_URL, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    tab.evaluate(TO_JOHN_SAME_HEADLINE, JOHN_URL)
+    seen = watch(ov, 7)
+    assert not [s for s in seen if "Jane" in (s[2] or "")], seen
+    john = [s for s in seen if s[1] == "unknown" and s[2] == "John Smith"]
+    assert john and seen[-1][1:] == ("unknown", "John Smith", JANE_HEADLINE), seen[-3:]
+    assert john[0][0] < 3.5, f"John's card {john[0][0]:.1f} s after the move"

@@ -276,8 +276,9 @@ ST.adapter = (() => {
         if (c.from !== "title") {
           nameEl = c.el;
           headline = headlineOf(c.el);
-          // A card changed in place may show the new name over the old headline a moment longer.
-          if (!final && headline && headline === snap?.headline && !selfLinked(c.el, slug)) return { status: "pending" };
+          // A card changed in place may show the new name over the old headline a moment longer;
+          // after 1.5 s it is theirs too (colleagues may share one).
+          if (!final && headline && headline === snap?.headline && !selfLinked(c.el, slug) && Date.now() - (snap.held ||= Date.now()) < 1500) return { status: "pending" };
         }
         break;
       }
