@@ -2095,3 +2095,36 @@ def test_another_profile_with_the_same_headline_in_page(chromium, tab, live_api)
     john = [s for s in seen if s[1] == "unknown" and s[2] == "John Smith"]
     assert john and seen[-1][1:] == ("unknown", "John Smith", JANE_HEADLINE), seen[-3:]
     assert john[0][0] < 3.5, f"John's card {john[0][0]:.1f} s after the move"
+
+
+# The newer profile page, its top card in a shadow root: from Wei's profile to Tom's, LinkedIn
+# changing the card's text in place there (no mutation the page's own DOM reports), the title the
+# generic "LinkedIn" throughout.
+TOM = {"name": "Tom Baker", "linkedin": "tom-baker-77aa11"}
+TO_TOM_IN_THE_SHADOW_ROOT = """(url) => {
+    history.pushState({}, "", url);
+    setTimeout(() => {
+        const card = document.getElementById("interop-outlet").shadowRoot;
+        for (const s of card.querySelectorAll("h1 span")) s.textContent = "Tom Baker";
+        card.querySelector("img").alt = "Tom Baker";
+        card.querySelector("p").textContent = "Head of Design at Litware";
+        card.querySelector("a[href*='/in/']").href = url + "overlay/contact-info/";
+    }, 600);
+}"""
+
+
+def test_from_one_profile_to_another_in_the_shadow_root(chromium, tab, live_api):
+    """Tom's card soon after his name shows (well before the content script's last read), and
+    never Wei's name or headline."""
+    forget(live_api, TOM)
+    url = "https://www.linkedin.com/in/wei-zhang-7c3d9e/"
+    serve(chromium, url, "linkedin-profile-shadow-hashed")
+    chromium.open(url, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    tab.evaluate(TO_TOM_IN_THE_SHADOW_ROOT, f"https://www.linkedin.com/in/{TOM['linkedin']}/")
+    seen = watch(ov, 7)
+    assert not [s for s in seen if "Wei" in (s[2] or "") or "Tailspin" in (s[3] or "")], seen
+    tom = [s for s in seen if s[2] == "Tom Baker"]
+    assert tom and seen[-1][1:3] == ("unknown", "Tom Baker"), seen[-3:]
+    assert tom[0][0] < 2.5, f"Tom's card {tom[0][0]:.1f} s after the move"
