@@ -244,6 +244,26 @@ LIST_CHIP = (
 )
 
 
+def jane_named(name: str, *more: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    """Jane's profile with ``name`` wherever hers is (heading, title, photo)."""
+    return (
+        (JANE_H1, JANE_H1.replace("Jane Doe", name)),
+        ("(3) Jane Doe | LinkedIn", f"(3) {name} | LinkedIn"),
+        ('alt="Jane Doe, #OPEN_TO_WORK"', f'alt="{name}, #OPEN_TO_WORK"'),
+        *more,
+    )
+
+
+# Names as people write them on LinkedIn: credentials after a comma, pronouns in brackets, an
+# emoji; and a profile in a right-to-left interface (Arabic), its title between direction marks.
+NAMES_AS_WRITTEN = ("Jane Doe, PhD", "Jane Doe (She/Her)", "Jane Doe 🚀", "Dr. Jane Doe, MBA, CPA")
+SARA = "سارة الحربي"
+RTL_PAGE = (
+    ('<html lang="en">', '<html lang="ar" dir="rtl">'),
+    ("(3) Jane Doe | LinkedIn", "\u200f(3) \u200f" + SARA + "\u200f | LinkedIn"),
+    ("Chief Operating Officer at Northwind Traders", "مديرة العمليات في نورثويند"),
+)
+
 # Spoofing: a display name that is someone else's address ("priya.shah@contoso.example"
 # <p.shah@mallory.example>). The person is the real address, shown as it is.
 SPOOFER = {"name": "p.shah@mallory.example", "email": "p.shah@mallory.example"}
@@ -449,6 +469,29 @@ SHOWS = (
         "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
         WEI,
         edits=((WEI_TOP_CARD, CHAT_BUBBLE + WEI_TOP_CARD),),
+    ),
+    *(
+        Shows(
+            f"linkedin-name-as-written-{i}",
+            "linkedin-profile-classic",
+            JANE_URL,
+            {"name": name, "linkedin": "jane-doe"},
+            headline="Chief Operating Officer at Northwind Traders",
+            edits=jane_named(name),
+        )
+        for i, name in enumerate(NAMES_AS_WRITTEN)
+    ),
+    Shows(
+        "linkedin-right-to-left",
+        "linkedin-profile-classic",
+        JANE_URL,
+        {"name": SARA, "linkedin": "jane-doe"},
+        headline="مديرة العمليات في نورثويند",
+        edits=(
+            (JANE_H1, JANE_H1.replace("Jane Doe", SARA)),
+            ('alt="Jane Doe, #OPEN_TO_WORK"', f'alt="{SARA}"'),
+            *RTL_PAGE,
+        ),
     ),
     Shows(
         "gmail-second-account-reply-from-me",
