@@ -132,6 +132,40 @@ def test_spa_navigation_never_shows_the_previous_person(fx, ov, live_api):
     assert_shows(ov, live_api, JOHN)
 
 
+# From Jane's profile to Tom's (not in the ledger: the card shows the name read from the page),
+# LinkedIn keeping Jane's top card in the layout, invisible (visibility: hidden), Tom's after it,
+# the title left as it was; the page keeps changing.
+KEEP_JANE_INVISIBLE = """
+history.pushState({}, "", "/in/tom-baker-77aa11/");
+setTimeout(() => {
+    const old = document.querySelector("main section");
+    const card = old.cloneNode(true);
+    for (const s of card.querySelectorAll("h1 span")) s.textContent = "Tom Baker";
+    card.querySelector("img").alt = "Tom Baker";
+    card.querySelector("a[href*='/in/']").href = "/in/tom-baker-77aa11/overlay/contact-info/";
+    old.style.visibility = "hidden";
+    old.after(card);
+}, 600);
+setInterval(() => document.querySelector("aside").append(document.createElement("i")), 400);
+return true;
+"""
+
+
+def test_an_old_top_card_left_invisible_is_not_the_person_on_screen(fx, ov, live_api):
+    fx.navigate(JANE_URL)
+    assert_shows(ov, live_api, JANE)
+    fx.page_world(KEEP_JANE_INVISIBLE)
+    seen = []
+    deadline = time.monotonic() + 8  # past the content script's last read (5 s)
+    while time.monotonic() < deadline:
+        d = ov.describe()
+        if isinstance(d, dict):
+            seen.append((d["state"], d["fields"].get("name")))
+        time.sleep(0.1)
+    assert not [s for s in seen if "Jane" in (s[1] or "")], seen
+    assert seen[-1] == ("unknown", "Tom Baker"), seen[-3:]
+
+
 def test_page_scripts_cannot_read_ledger_data(fx, ov, live_api):
     fx.navigate(JANE_URL)
     found = assert_shows(ov, live_api, JANE)
