@@ -112,9 +112,9 @@
   }
 
   // Mail threads change without a URL change (a message expanded, a reply sent); a LinkedIn name
-  // that was missing may show up later.
+  // that was missing may show up later (not the previous person's, still on screen).
   function recheck() {
-    const res = read(true, null);
+    const res = read(true, MAIL ? null : cur.snap);
     if (res.status !== "ready") return;
     show(res.person);
   }

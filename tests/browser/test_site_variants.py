@@ -2171,3 +2171,35 @@ def test_from_one_profile_to_another_in_the_shadow_root(chromium, tab, live_api)
     tom = [s for s in seen if s[2] == "Tom Baker"]
     assert tom and seen[-1][1:3] == ("unknown", "Tom Baker"), seen[-3:]
     assert tom[0][0] < 2.5, f"Tom's card {tom[0][0]:.1f} s after the move"
+
+
+def test_a_profile_that_never_renders_never_shows_the_previous_person(chromium, tab, live_api):
+    """From Jane's profile to John's, LinkedIn never rendering his (a failed request): her top
+    card and title stay on screen, the page keeps changing. The card never names her on his
+    address, not even after the content script's last read, and names John once his page
+    comes."""
+    forget(live_api, JOHN)
+    serve(chromium, JANE_URL, "linkedin-profile-classic")
+    chromium.open(JANE_URL, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    tab.evaluate(
+        """(url) => {
+            history.pushState({}, "", url);
+            const aside = document.querySelector("aside");
+            setInterval(() => aside.append(document.createElement("i")), 400);
+        }""",
+        JOHN_URL,
+    )
+    seen = watch(ov, 8)
+    assert not [s for s in seen if "Jane" in (s[2] or "") or "Northwind" in (s[3] or "")], seen
+    # His page comes at last (a retried request): the card names him.
+    tab.evaluate(
+        """(headline) => {
+            const card = document.querySelector("main section");
+            for (const s of card.querySelectorAll("h1 span")) s.textContent = "John Smith";
+            card.querySelector(".text-body-medium").textContent = headline;
+        }""",
+        JOHN_HEADLINE,
+    )
+    ov.wait_for(lambda: ov.field("name") == "John Smith", message="John's name, once shown")
