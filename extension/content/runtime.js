@@ -253,8 +253,7 @@
   });
 
   // URL changes: Navigation API where there is one, hash/popstate, DOM mutations, and a cheap poll
-  // that also reads a page still awaited again: a site may show it by changing attributes alone
-  // (or inside a shadow root), which no mutation here reports.
+  // (it also re-reads a page still awaited: shown by attributes or in a shadow root, unseen here).
   try {
     if (window.navigation) {
       // "navigate" fires before the URL changes: remember what the old page showed.

@@ -28,6 +28,7 @@ ST.adapter = (() => {
   const ACTIVE_THREAD = 'main :is(.msg-conversations-container__convo-item-link--active, [aria-current=page])[href*="/thread/"]';
   const DEGREE = /\s*·\s*[1-3](st|nd|rd|\.|e)?\+?$/i; // "· 2nd" after a headline
   const THREAD_HEADLINES = [".msg-entity-lockup__entity-info", ".msg-s-profile-card .artdeco-entity-lockup__subtitle"];
+  const PENDING = { status: "pending" };
   let nameEl = null;
   let threadPane = null;
   // The one on screen: LinkedIn may keep a page it left in the DOM, hidden, for a quick way back
@@ -144,13 +145,8 @@ ST.adapter = (() => {
     return values.map((value) => ({ kind: "linkedin", value }));
   }
 
-  function str(v) {
-    return typeof v === "string" ? v : v && typeof v.text === "string" ? v.text : "";
-  }
-
-  function up(el) {
-    return el.parentElement || (el.getRootNode() instanceof ShadowRoot ? el.getRootNode().host : null);
-  }
+  const str = (v) => (typeof v === "string" ? v : typeof v?.text === "string" ? v.text : "");
+  const up = (el) => el.parentElement || el.getRootNode().host;
 
   // The top card around a name links to its own profile (contact info, activity ...).
   function selfLinked(el, slug) {
@@ -259,7 +255,8 @@ ST.adapter = (() => {
       const slug = (r.legacy && canonicalSlug()) || r.slug;
       const blob = fromCodeBlobs(slug);
       const identities = identitiesOf(slug, blob);
-      if (nobody(identities)) return { status: final ? "none" : "absent" };
+      const away = { status: final ? "none" : "absent" };
+      if (nobody(identities)) return away;
       let name = blob?.name;
       let headline = blob?.headline || "";
       nameEl = null;
@@ -278,12 +275,12 @@ ST.adapter = (() => {
           headline = headlineOf(c.el);
           // A card changed in place may show the new name over the old headline a moment longer;
           // after 1.5 s it is theirs too (colleagues may share one).
-          if (!final && headline && headline === snap?.headline && !selfLinked(c.el, slug) && Date.now() - (snap.held ||= Date.now()) < 1500) return { status: "pending" };
+          if (!final && headline && headline === snap?.headline && !selfLinked(c.el, slug) && Date.now() - (snap.held ||= Date.now()) < 1500) return PENDING;
         }
         break;
       }
-      if (!name && !final) return { status: "pending" };
-      if (HIDDEN.test(name)) return { status: final ? "none" : "absent" };
+      if (!name && !final) return PENDING;
+      if (HIDDEN.test(name)) return away;
       nameEl ||= pick(NAME_SELECTORS.join(",")) || shadowQuery("h1", false);
       return { status: "ready", person: { site: "linkedin", name, identities, headline: ST.clean(headline, 160) } };
     },
