@@ -2094,6 +2094,7 @@ def test_back_to_a_profile_kept_hidden_shown_by_attributes_alone(chromium, tab, 
     """Jane's card again, soon after LinkedIn shows it (well before the content script's last
     read), and never John's name or headline on her address."""
     forget(live_api, JOHN)
+    forget(live_api, {"linkedin": "jane-doe"})  # her card shows the name on her page
     serve(chromium, JANE_URL, "linkedin-profile-classic")
     chromium.open(JANE_URL, tab)
     ov = chromium.overlay(tab)
