@@ -115,7 +115,10 @@ async function sendEntry(entry) {
       if (!(err instanceof ApiError)) throw err;
       // 404 (a log by the contact's id) or 410 (a retry of a log stored before): the contact was
       // deleted meanwhile, perhaps in another browser, and its interactions with it.
-      if (err.status === 404 || err.status === 410) throw new ApiError("client", "this contact was deleted", err.status, err.body);
+      if (err.status === 404 || err.status === 410) {
+        await cacheForget(entry.keys, entry.body?.contact_id); // or the card shows it again
+        throw new ApiError("client", "this contact was deleted", err.status, err.body);
+      }
       // The page's identities for a known contact: one went to another contact meanwhile (409).
       if (!(err.status === 409 && entry.byId)) throw err;
       data = await apiRequest("PUT", path, { body: entry.byId, fromOutbox: true });
@@ -151,7 +154,7 @@ async function submitLog(id, body, keys, name, byId = null) {
   const key = `put:${id}`;
   const result = await enqueueAndWait({ key, op: "put", id, body, byId, keys, name });
   if (result && result.ok) return { status: "sent", id, ...pick(result.data) };
-  if (result && !result.queued) return { status: "error", id, message: result.error };
+  if (result && !result.queued) return { status: "error", id, message: result.error, gone: result.status === 404 || result.status === 410 };
   return { status: "queued", id, pending: await pendingFor(keys), reason: result?.error };
 }
 

@@ -203,7 +203,10 @@
     O.busy(false);
     if (seq !== lookupSeq) return;
     if (!res || res.status === "error" || res.ok === false) {
-      render({ ...beforeLog, message: `Not logged: ${res?.message || res?.error || "the extension did not answer"}` });
+      const message = `Not logged: ${res?.message || res?.error || "the extension did not answer"}`;
+      if (!res?.gone) return render({ ...beforeLog, message });
+      await lookup(); // its contact was deleted: the card shows the person as the ledger has them now
+      if (seq + 1 === lookupSeq) render({ ...view, message });
       return;
     }
     if (res.status === "unconfigured") return render({ state: "unconfigured", revoked: res.revoked, ui: view.ui });

@@ -162,6 +162,16 @@ def test_a_log_whose_contact_was_deleted_elsewhere_says_so(chromium, tab, live_a
     assert live_api.request("DELETE", f"/api/v1/contacts/{contact['id']}").status_code == 204
     ov.click("log")
     ov.wait_for_field("message", "Not logged: this contact was deleted")
+    # The card no longer shows the deleted contact's tie: the person is new to the ledger, and
+    # a click logs them as a new contact.
+    ov.wait_for_state("unknown")
+    assert ov.field("score") == ""
+    ov.click("log")
+    ov.wait_for_state("known")
+    found = live_api.request("GET", f"/api/v1/lookup?linkedin={person['linkedin']}").json()
+    assert found["contact"]["id"] != contact["id"]
+    # Named as the page names them (the fixture's Jane Doe), with the one new interaction.
+    assert (found["contact"]["name"], found["tie"]["interaction_count"]) == ("Jane Doe", 1)
 
     # A log this browser sent before the deletion, whose answer never came back: its retry is
     # answered 410.
