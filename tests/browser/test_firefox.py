@@ -155,13 +155,7 @@ def test_an_old_top_card_left_invisible_is_not_the_person_on_screen(fx, ov, live
     fx.navigate(JANE_URL)
     assert_shows(ov, live_api, JANE)
     fx.page_world(KEEP_JANE_INVISIBLE)
-    seen = []
-    deadline = time.monotonic() + 8  # past the content script's last read (5 s)
-    while time.monotonic() < deadline:
-        d = ov.describe()
-        if isinstance(d, dict):
-            seen.append((d["state"], d["fields"].get("name")))
-        time.sleep(0.1)
+    seen = ov.watch(8, "name")  # past the content script's last read (5 s)
     assert not [s for s in seen if "Jane" in (s[1] or "")], seen
     assert seen[-1] == ("unknown", "Tom Baker"), seen[-3:]
 

@@ -1973,13 +1973,7 @@ def test_from_one_profile_to_another_in_page(chromium, tab, live_api, keep, titl
     ov = chromium.overlay(tab)
     ov.wait_for_state("unknown", "known")
     tab.evaluate(TO_JOHN, [JOHN_URL, JOHN_HEADLINE, keep, title, late])
-    seen = []
-    deadline = time.monotonic() + 8  # past the content script's last read (5 s)
-    while time.monotonic() < deadline:
-        d = ov.describe()
-        if isinstance(d, dict):
-            seen.append((d["state"], d["fields"].get("name"), d["fields"].get("headline")))
-        time.sleep(0.1)
+    seen = ov.watch(8, "name", "headline")  # past the content script's last read (5 s)
     assert not [s for s in seen if "Jane" in (s[1] or "") or "Northwind" in (s[2] or "")], seen
     assert seen[-1] == ("unknown", "John Smith", JOHN_HEADLINE), seen[-3:]
 
@@ -2031,13 +2025,7 @@ def test_a_thread_header_that_changes_its_link_before_its_name(chromium, tab):
         }""",
         [JOHN_THREAD, ACTIVE.strip(), "/in/ACoAAE1xYz2Wv3Ut4Sr5Qp6On7Ml8Kj9Ih"],  # his member id
     )
-    seen = []
-    deadline = time.monotonic() + 7  # past the content script's last read (5 s)
-    while time.monotonic() < deadline:
-        d = ov.describe()
-        if isinstance(d, dict):
-            seen.append((d["state"], d["fields"].get("name")))
-        time.sleep(0.1)
+    seen = ov.watch(7, "name")  # past the content script's last read (5 s)
     assert not [s for s in seen if s[1] == "Marta Silva"], seen
     assert seen[-1][1] == "John Smith", seen[-3:]
 

@@ -169,6 +169,17 @@ class OverlayBase:
         except OverlayNotFound as exc:
             return f"(no overlay: {exc})"
 
+    def watch(self, seconds: float, *fields: str) -> list[tuple]:
+        """What the card showed every 0.1 s for ``seconds``: (state, the named fields...)."""
+        seen = []
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            d = self.describe()
+            if isinstance(d, dict):
+                seen.append((d["state"], *(d["fields"].get(f) for f in fields)))
+            time.sleep(0.1)
+        return seen
+
     def wait_for(self, predicate, timeout: float = 10.0, message: str = "overlay condition") -> Any:
         deadline = time.monotonic() + timeout
         last_err: Exception | None = None
