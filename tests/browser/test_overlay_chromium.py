@@ -124,6 +124,20 @@ def someone_on_linkedin(api) -> tuple[dict[str, str], str, dict]:
     return person, f"https://www.linkedin.com/in/{slug}/", contact
 
 
+def sent_a_minute_ago(log_id: str, body: dict, person: dict[str, str]) -> dict:
+    """The outbox entry of a log of ``person`` this browser sent a minute ago, its answer lost."""
+    return {
+        "key": f"put:{log_id}",
+        "op": "put",
+        "id": log_id,
+        "body": body,
+        "keys": [f"linkedin:{person['linkedin']}"],
+        "name": person["name"],
+        "createdAt": int(time.time() * 1000) - 60_000,
+        "attempts": 1,
+    }
+
+
 FAILED_GET_JS = "async () => (await chrome.storage.local.get('outboxFailed')).outboxFailed || []"
 
 
@@ -184,16 +198,7 @@ def test_a_log_whose_contact_was_deleted_elsewhere_says_so(chromium, tab, live_a
     }
     assert live_api.request("PUT", f"/api/v1/interactions/{log_id}", body).status_code == 201
     assert live_api.request("DELETE", f"/api/v1/contacts/{contact['id']}").status_code == 204
-    sent_before = {
-        "key": f"put:{log_id}",
-        "op": "put",
-        "id": log_id,
-        "body": body,
-        "keys": [f"linkedin:{person['linkedin']}"],
-        "name": person["name"],
-        "createdAt": int(time.time() * 1000) - 60_000,
-        "attempts": 1,
-    }
+    sent_before = sent_a_minute_ago(log_id, body, person)
     store = chromium.open(chromium.extension_url("icons/icon-16.png"))
     store.evaluate(OUTBOX_SET_JS, [sent_before])
     chromium.open(url, tab)  # a lookup that gets through sends what is queued
@@ -326,16 +331,7 @@ def test_offline_overlay_counts_a_log_its_cached_tie_counts_already_once(chromiu
     found = assert_shows(ov, live_api, JOHN)  # cached now, with that log as its last
     assert found["tie"]["last_interaction"]["id"] == log_id
     score = ov.field("score")
-    sent_before = {
-        "key": f"put:{log_id}",
-        "op": "put",
-        "id": log_id,
-        "body": body,
-        "keys": [f"linkedin:{JOHN['linkedin']}"],
-        "name": JOHN["name"],
-        "createdAt": int(time.time() * 1000) - 60_000,
-        "attempts": 1,
-    }
+    sent_before = sent_a_minute_ago(log_id, body, JOHN)
     store = chromium.open(chromium.extension_url("icons/icon-16.png"))
     live_api.stop()
     try:
