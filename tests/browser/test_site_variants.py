@@ -256,7 +256,16 @@ def jane_named(name: str, *more: tuple[str, str]) -> tuple[tuple[str, str], ...]
 
 # Names as people write them on LinkedIn: credentials after a comma, pronouns in brackets, an
 # emoji; and a profile in a right-to-left interface (Arabic), its title between direction marks.
-NAMES_AS_WRITTEN = ("Jane Doe, PhD", "Jane Doe (She/Her)", "Jane Doe 🚀", "Dr. Jane Doe, MBA, CPA")
+# Joiners are part of a name: an emoji sequence (👩‍💻 is three code points joined by U+200D),
+# a Persian name's zero-width non-joiner (U+200C).
+NAMES_AS_WRITTEN = (
+    "Jane Doe, PhD",
+    "Jane Doe (She/Her)",
+    "Jane Doe 🚀",
+    "Dr. Jane Doe, MBA, CPA",
+    "Jane Doe 👩\u200d💻",
+    "مهسا رضایی\u200cفر",
+)
 SARA = "سارة الحربي"
 RTL_PAGE = (
     ('<html lang="en">', '<html lang="ar" dir="rtl">'),
