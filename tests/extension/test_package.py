@@ -14,7 +14,7 @@ EXTENSION = ROOT / "extension"
 MANIFEST = json.loads((EXTENSION / "manifest.json").read_text())
 # What every LinkedIn, Gmail or Outlook tab parses, comments included. Raising it is a decision
 # taken in its own commit, with what the bytes buy; it is not raised to fit a change silently.
-CONTENT_BUDGET_BYTES = 48_000
+CONTENT_BUDGET_BYTES = 50_000
 
 
 def content_script_files() -> set[Path]:
