@@ -44,17 +44,19 @@ ST.mail = (() => {
     // `mine`. mails: [{from, to}], `to` a function giving the recipients (read only for a sender
     // of my name). Writing to me: to an address in `known` (by default `mine`, growing as this
     // adds to it) or, with `byName` and `known` empty, to someone else of my name. With an address
-    // of mine known, the sender's must also have received mail here from someone else: a namesake
-    // whose mail reached me through a list or as a Bcc writes to others only, and stays a namesake.
+    // of mine known, the sender's must also have received mail here from someone else; else it
+    // may be my alias or a namesake whose mail reached me through a list or as a Bcc: returned
+    // among the unsure, to be neither me nor the person on the card.
     addSendersOfMyName(mine, myName, mails, { known = mine, byName = false } = {}) {
-      if (!myName) return;
+      const unsure = new Set();
       for (const { from, to } of mails) {
-        if (from?.name.toLowerCase() !== myName) continue;
+        if (!myName || from?.name.toLowerCase() !== myName) continue;
         const blind = byName && !known.size;
         const toMe = (r) => (blind ? r.email !== from.email && r.name.toLowerCase() === myName : known.has(r.email));
         const mailed = (m) => m.from?.email !== from.email && m.to().some((r) => r.email === from.email);
-        if (!to().some(toMe) && (blind || mails.some(mailed))) mine.add(from.email);
+        if (!to().some(toMe)) (blind || mails.some(mailed) ? mine : unsure).add(from.email);
       }
+      return unsure;
     },
 
     // Not a person: show no card rather than a wrong one.

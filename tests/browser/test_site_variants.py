@@ -10,7 +10,9 @@ over a profile, the About this profile dialog opened from search, moves from one
 that leave the old top card hidden in the page or change it in place (no card for a conversation
 with a company page); a Gmail thread of a second signed-in account whose last message is mine,
 replies from my send-as alias (my name, another address; or an address Gmail calls "me", in its
-main languages), someone else of my name writing to me, to a list or to others (also on Outlook),
+main languages), someone else of my name writing to me (also on Outlook); one of my name writing
+to others only from an address nobody in the thread mailed, my alias or someone else (their mail
+reached me through a list or as a Bcc: no card, or the card of another person in the thread),
 threads popped out into a window of their own (their account's address known from its main window,
 also one under a path of the session's own, never from a delegated mailbox an earlier version kept
 as the account's), a sender's name written as HTML or very long, mail I forwarded; Outlook in
@@ -151,6 +153,9 @@ ALIAS_TO_ME = (
     '<span class="g2" email="alex@morganstudio.example" name="me" '
     'data-hovercard-id="alex@morganstudio.example">me</span>'
 )
+ALIAS = "alex@morganstudio.example"
+# Gmail's chip for my main address, to which Priya wrote.
+MAIN_TO_ME = ALIAS_TO_ME.replace(ALIAS, "alex.morgan@example.com")
 # Someone else of my name, writing to me from an address of theirs.
 NAMESAKE = {"name": "Alex Morgan", "email": "alex.morgan@fabrikam.example"}
 # Their message to me on Outlook, where the title names me ("Mail - Alex Morgan - Outlook").
@@ -587,23 +592,15 @@ SHOWS = (
             ),
         ),
     ),
-    *(
-        Shows(
-            f"gmail-someone-of-my-name-writing-{how}",
-            "gmail-thread",
-            GMAIL_URL,
-            NAMESAKE,
-            ref="gmail:18d4f2b7a1c2d3e4",
-            edits=(
-                (MY_FIRST_MESSAGE, ""),
-                (PRIYA_SHOWN, NAMESAKE_FROM),
-                (PRIYA_TO_ME, to + TOM_CC),
-            ),
-        )
-        for how, to in [
-            ("to-a-list", LIST_CHIP + ", cc:"),
-            ("to-others-bcc-me", SAM_CHIP + ", cc:"),
-        ]
+    # My send-as alias replying to Priya, who wrote to my main address: nobody mailed the alias, so
+    # it may as well be someone else of my name; the card is about Priya's message.
+    Shows(
+        "gmail-reply-from-my-alias-nobody-mailed",
+        "gmail-thread-reply-from-alias",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=((ALIAS_TO_ME, MAIN_TO_ME),),
     ),
     Shows(
         "gmail-a-name-with-via-in-it",
@@ -870,18 +867,22 @@ SHOWS = (
         ref=outlook_ref(ITEM_PATH),
         edits=((DANIEL_SENDS, NAMESAKE_SENDS), (ACCOUNT_MENU, "")),
     ),
-    Shows(  # their message reached me through the board's list
-        "outlook-from-someone-of-my-name-to-a-list",
-        "outlook-message",
-        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
-        NAMESAKE,
-        ref=outlook_ref(ITEM_PATH),
+    Shows(  # my alias (nobody mailed it) replied to Kim, newest on top: the person is Kim
+        "outlook-conversation-reply-from-my-alias-nobody-mailed",
+        "outlook-conversation-newest-on-top",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_CONVERSATION}",
+        {"name": "Kim Lee", "email": "kim.lee@northwind.example"},
+        headline=OFFSITE,
+        ref=outlook_ref(ITEM_CONVERSATION),
         edits=(
-            (DANIEL_SENDS, NAMESAKE_SENDS),
             (
-                'To: <span title="alex.morgan@contoso.example">Alex Morgan</span>; ',
-                "To: ",
+                SOFIA_OPEN,
+                SOFIA_OPEN.replace("sofia.rossi@fabrikam.example", ALIAS).replace(
+                    "Sofia Rossi", "Alex Morgan"
+                ),
             ),
+            (TO_ALEX, 'To: <span title="kim.lee@northwind.example">Kim Lee</span>'),
+            (ALEX_FOLDED, KIM_OPEN),
         ),
     ),
     Shows(
@@ -1410,6 +1411,56 @@ NOBODY_TO_KEEP = (
 def test_no_overlay_for_a_sender_without_an_address_a_robot_or_a_list(
     chromium, tab, fixture, url, edits
 ):
+    serve(chromium, url, html=edited(fixture, edits))
+    chromium.open(url, tab)
+    assert_no_card(chromium, tab)
+
+
+# Mail from one of my name to others only, to an address nobody in the thread mailed: my send-as
+# alias (a new thread from it), or someone else of my name whose mail reached me through a list
+# or as a Bcc. Which, the page does not say: no card rather than one naming me or my namesake's
+# correspondent. (id, fixture, url, {text in the fixture: replacement}).
+ALIAS_SHOWN = NAMESAKE_FROM.replace(NAMESAKE["email"], ALIAS)
+MAYBE_ME = (
+    *(
+        (
+            name,
+            "gmail-thread",
+            GMAIL_URL,
+            {MY_FIRST_MESSAGE: "", PRIYA_SHOWN: sender, PRIYA_TO_ME: to + TOM_CC},
+        )
+        for name, sender, to in [
+            ("gmail-someone-of-my-name-writing-to-a-list", NAMESAKE_FROM, LIST_CHIP + ", cc:"),
+            (
+                "gmail-someone-of-my-name-writing-to-others-bcc-me",
+                NAMESAKE_FROM,
+                SAM_CHIP + ", cc:",
+            ),
+            ("gmail-new-thread-from-my-alias", ALIAS_SHOWN, SAM_CHIP + ", cc:"),
+        ]
+    ),
+    (  # their message reached me through the board's list
+        "outlook-from-someone-of-my-name-to-a-list",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {
+            DANIEL_SENDS: NAMESAKE_SENDS,
+            DANIEL_TO: 'To: <span title="team@northwind.example">Board team</span>',
+        },
+    ),
+    (
+        "outlook-new-message-from-my-alias",
+        "outlook-message-sent",
+        f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+        {ALEX_FROM: ALEX_FROM.replace("alex.morgan@contoso.example", ALIAS)},
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "url", "edits"), [pytest.param(*v[1:], id=v[0]) for v in MAYBE_ME]
+)
+def test_no_overlay_for_mail_from_one_of_my_name_who_may_be_me(chromium, tab, fixture, url, edits):
     serve(chromium, url, html=edited(fixture, edits))
     chromium.open(url, tab)
     assert_no_card(chromium, tab)

@@ -44,7 +44,8 @@ ST.adapter = (() => {
   // subject may hold others), else the account button's label: remembered for this account's other
   // windows (a thread popped out shows neither). Also the recipient chips Gmail names "me" in its
   // language (my other addresses), and a send-as alias: my name (the button's) with another
-  // address, on a message not sent to me (ST.mail.addSendersOfMyName).
+  // address, on a message not sent to me (ST.mail.addSendersOfMyName). Returns them and the
+  // senders of my name that may be me or not.
   function myAddresses(messages) {
     const titled = ST.clean(document.title.split(" - ").slice(1, -1).at(-1)); // also direction marks
     const label = document.querySelector('a[aria-label*="@"][href*="accounts.google.com"], header [aria-label*="@"]')?.getAttribute("aria-label") || "";
@@ -55,8 +56,7 @@ ST.adapter = (() => {
     mine.delete(null);
     mine.delete(undefined);
     const myName = ST.clean((/[:：]\s*([^:：(（]+?)\s*[(（]/.exec(label) || [])[1]).toLowerCase(); // also full-width
-    ST.mail.addSendersOfMyName(mine, myName, messages.map((m) => ({ from: m.from, to: () => m.to })));
-    return mine;
+    return [mine, ST.mail.addSendersOfMyName(mine, myName, messages.map((m) => ({ from: m.from, to: () => m.to })))];
   }
 
   // The address: the email attribute, else the hover card's id, else the "<address>" beside the
@@ -99,23 +99,25 @@ ST.adapter = (() => {
       if (/^[0-9a-f]{16}$/i.test(r.thread) && threadHead && threadHead.getAttribute("data-legacy-thread-id") !== r.thread && (!final || r.popout)) return wait;
 
       const messages = nodes.map(parse);
-      const mine = myAddresses(messages);
+      const [mine, unsure] = myAddresses(messages);
       // A popped-out window has no account header: without my address, the last sender may be me.
       if (!mine.size && r.popout) return wait;
-      const last = messages.at(-1);
+      const other = (p) => p && !mine.has(p.email) && !unsure.has(p.email) && !ST.mail.unreachable(p);
+      let last = messages.at(-1);
+      // Sent by one of my name who may be me or not: the card is about the newest message of
+      // someone else, or there is none.
+      if (unsure.has(last.from?.email) && !(last = messages.findLast((m) => other(m.from)))) return { status: final ? "none" : "absent" };
       if (!last.from) return wait;
-      let contact;
+      let contact = last.from;
       let initiatedBy = "them";
-      if (!mine.has(last.from.email)) contact = last.from;
-      else {
+      if (mine.has(contact.email)) {
         initiatedBy = "me";
-        const other = (p) => p && !mine.has(p.email) && !ST.mail.unreachable(p);
         contact = last.to.find(other) || messages.map((m) => m.from).reverse().find(other);
       }
       if (!contact) return wait;
       if (ST.mail.unreachable(contact)) return { status: final ? "none" : "absent" };
       openMessage = last.el;
-      const seen = new Set([...mine, contact.email]);
+      const seen = new Set([...mine, ...unsure, contact.email]);
       const others = [];
       for (const p of messages.flatMap((m) => [m.from, ...m.to])) {
         if (p && !seen.has(p.email) && !ST.mail.unreachable(p)) {

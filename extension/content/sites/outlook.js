@@ -80,7 +80,8 @@ ST.adapter = (() => {
   // (/mail/<shared@...>/...: a shared mailbox I opened), and a sender of my name: the title says
   // who I am ("Mail - Alex Morgan - Outlook") even when the menu never was opened. Not a sender of
   // my name writing to me (to an address of mine or, none known, to one of my name): a namesake
-  // (ST.mail.addSendersOfMyName). Only an address on a from line itself counts.
+  // (ST.mail.addSendersOfMyName). Only an address on a from line itself counts. Returns them and
+  // the senders of my name that may be me or not.
   function myAddresses(lines, senders, mailbox) {
     const me = new Set([mailbox]);
     for (const sel of ME_SELECTORS) {
@@ -92,8 +93,7 @@ ST.adapter = (() => {
     const name = title.length > 2 && /outlook/i.test(title.at(-1)) && ST.clean(title.at(-2)).toLowerCase(); // also direction marks
     const mails = senders.map((p, i) => ({ from: p?.own ? p : null, to: () => addressedAfter(lines[i]) }));
     // The addresses known before: the rule by name holds for every sender, not until one is added.
-    ST.mail.addSendersOfMyName(me, name, mails, { known: new Set(me), byName: true });
-    return me;
+    return [me, ST.mail.addSendersOfMyName(me, name, mails, { known: new Set(me), byName: true })];
   }
 
   // The first of the text `scope` shows after `line`, one of its descendants.
@@ -190,12 +190,14 @@ ST.adapter = (() => {
       if (snap && snap.line === all[0] && snap.text === all[0].textContent && !final) return wait;
       const lines = opened(all);
       const senders = lines.map(sender);
-      const me = myAddresses(lines, senders, r.mailbox);
-      let found = senders.find((p) => p && !me.has(p.email));
+      const [me, unsure] = myAddresses(lines, senders, r.mailbox);
+      const absent = { status: final ? "none" : "absent" };
+      // One of my name who may be me or not is neither me nor the person.
+      let found = senders.find((p) => p && !me.has(p.email) && !unsure.has(p.email));
       const mine = !found && senders.some((p) => p?.own && me.has(p.email));
       if (mine) found = lines.map((l) => recipient(l, me)).find(Boolean);
-      if (!found) return wait;
-      if (ST.mail.unreachable(found)) return { status: final ? "none" : "absent" };
+      if (!found) return senders.some((p) => unsure.has(p?.email)) ? absent : wait;
+      if (ST.mail.unreachable(found)) return absent;
       header = found.el;
       const subject = pane.querySelector('[role="heading"]');
       return {
