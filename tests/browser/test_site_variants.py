@@ -1,5 +1,4 @@
 """Page variants of the three sites beyond the main fixtures, in Chromium with the real extension.
-
 Each variant is a saved page of tests/fixtures/sites/ served at a real URL: LinkedIn's newer profile
 (top card in an open shadow root, hashed classes), the logged-out public profile on a country host,
 the mobile pages, section sub-pages whose heading is not the name, a member-id URL, one-to-one
@@ -9,9 +8,9 @@ the form recommending them, a name with a tagline after a bar, a chat bubble wit
 over a profile, the About this profile dialog opened from search, moves from one profile to another
 that leave the old top card hidden in the page or change it in place (no card for a conversation
 with a company page); a Gmail thread of a second signed-in account whose last message is mine,
-replies from my send-as alias (my name, another address; or an address Gmail calls "me", in its
-main languages), someone else of my name writing to me (also on Outlook); one of my name writing
-to others only from an address nobody in the thread mailed, my alias or someone else (their mail
+replies from my send-as alias (my name, another address; or an address Gmail calls "me", in its main
+languages), someone else of my name writing to me (also on Outlook); one of my name writing to
+others only from an address nobody in the thread mailed, my alias or someone else (their mail
 reached me through a list or as a Bcc: no card, or the card of another person in the thread),
 threads popped out into a window of their own (their account's address known from its main window,
 also one under a path of the session's own, never from a delegated mailbox an earlier version kept
@@ -20,13 +19,14 @@ another language, its deeplink URL forms, its newer host outlook.cloud.microsoft
 (also before the account menu was ever opened: my name is in the title), one sent from a shared
 mailbox I opened (its address is in the URL), one a delegate sent on behalf of its sender (the
 person is the sender; in Swedish, Chinese and Japanese too, but not a name holding the phrase's
-word), conversations whose newest message is open, on top or on bottom (the person is in that one,
-also with an older one open), a To line mixing recipients by name and bare addresses, and a message
-I sent in Hebrew, right to left. A sender whose display name is someone else's address (spoofing)
-gets a card under the real address, named by it, on Gmail and on Outlook; on Outlook also when the
-name ends in an invisible direction mark, a comma or a bracket, or holds the address in brackets of
-its own, in the text or in a label. One shown by address alone gets a card under it, even beside an
-avatar labelled with another address.
+word, its address on it or beside it, and also when the delegate's name holds it), conversations
+whose newest message is open, on top or on bottom (the person is in that one, also with an older one
+open), a To line mixing recipients by name and bare addresses, and a message I sent in Hebrew, right
+to left. A sender whose display name is someone else's address (spoofing) gets a card under the real
+address, named by it, on Gmail and on Outlook; on Outlook also when the name ends in an invisible
+direction mark, a comma or a bracket, or holds the address in brackets of its own, in the text or in
+a label. One shown by address alone gets a card under it, even beside an avatar labelled with
+another address.
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -938,6 +938,33 @@ SHOWS = (
             ),
         )
         for lang, name in [("swedish", "Centrum för hälsa"), ("chinese", "健康中心北京代表处")]
+    ),
+    # The same names on Outlook.com, the address beside the name rather than on it.
+    *(
+        Shows(
+            f"outlook-live-{lang}-name-with-the-on-behalf-word-in-it",
+            "outlook-message-live",
+            MARIA_URL,
+            {"name": name, "email": "info@cfh.example"},
+            edits=maria_named(name, "&lt;info@cfh.example&gt;"),
+        )
+        for lang, name in [("swedish", "Centrum för hälsa"), ("chinese", "健康中心北京代表处")]
+    ),
+    Shows(  # a delegate whose own name holds the word
+        "outlook-sent-on-behalf-of-by-a-delegate-whose-name-holds-the-word",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        DANIEL,
+        ref=outlook_ref(ITEM_PATH),
+        edits=(
+            (
+                DANIEL_SENDS,
+                KIM_SENDS.replace("kim.lee@northwind", "info@cfh").replace(
+                    "Kim Lee", "Centrum för hälsa"
+                )
+                + f" on behalf of {DANIEL_SENDS}",
+            ),
+        ),
     ),
     Shows(
         "outlook-sent-on-behalf-of-addresses-in-text",

@@ -21,7 +21,7 @@ ST.adapter = (() => {
   const ATTRS = ["data-email", "href", "aria-label", "title"];
   // "Kim Lee on behalf of Daniel Okafor", in Outlook's languages (Swedish "Kim Lee för Daniel", Chinese
   // "Kim Lee 代表 Daniel", Japanese "Kim Leeが次の人の代理で送信しました: Daniel").
-  const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|em nome de|per conto di|namens|w imieniu|på vegne a[fv]|от имени|för)\s|\s*(?:代表|が次の人の代理で送信しました[:：]?)\s*/i;
+  const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|em nome de|per conto di|namens|w imieniu|på vegne a[fv]|от имени|för)\s|\s*(?:代表|が次の人の代理で送信しました[:：]?)\s*/gi;
   const NAME_SELECTORS = ['[data-app-section="FromLine"] span', 'span[id*="PersonaName"]'];
   const ME_SELECTORS = ['[id$="currentAccount_secondary"]', '#O365_MainLink_Me [aria-label*="@"]', '[id*="mectrl"][aria-label*="@"]'];
   let pane = null;
@@ -131,14 +131,22 @@ ST.adapter = (() => {
     const nameEl = NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) || line;
     let text = nameEl.textContent || "";
     // "Kim Lee on behalf of Daniel Okafor": Kim, a delegate, sent Daniel's mail (replies go to
-    // him): the person is Daniel, by the address after the phrase, never Kim's. The phrase inside
-    // one sender's name ("Centrum för hälsa") is part of it.
-    const behalf = (line.textContent || "").split(BEHALF);
-    const named = [...line.querySelectorAll(ADDRESSED)].reverse();
-    if (behalf.length > 1 && !named.some((el) => BEHALF.test(el.textContent))) {
-      text = behalf.at(-1);
-      const his = named.find((el) => ST.clean(el.textContent) && text.includes(ST.clean(el.textContent)));
-      email = level ? null : ST.mail.email(text) || (his && emailOf(his));
+    // him): the person is Daniel, by the address after the phrase, never Kim's. The phrase counts
+    // outside the names carrying an address, after someone's address (Kim's); else it is part of
+    // a name ("Centrum för hälsa").
+    let masked = ""; // the line's text, those names blanked
+    const names = new Map(); // each one: where its text starts
+    const walk = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+    for (let n, a; (n = walk.nextNode()); masked += a ? "\0".repeat(n.length) : n.data) {
+      a = n.parentElement.closest(ADDRESSED);
+      if ((a = a !== line && line.contains(a) && a) && !names.has(a)) names.set(a, masked.length);
+    }
+    const m = [...masked.matchAll(BEHALF)].at(-1);
+    const at = m && m.index + m[0].length;
+    if (m && ([...names.values()].some((i) => i < m.index) || ST.mail.email(masked.slice(0, m.index)))) {
+      text = line.textContent.slice(at);
+      const his = [...names].find(([, i]) => i >= at)?.[0];
+      email = level ? null : ST.mail.email(masked.slice(at)) || (his && emailOf(his));
     }
     if (!email) return null;
     const name = ST.dedupe(text.replace(/<[^>]*>|\S+@\S+/g, " "))
