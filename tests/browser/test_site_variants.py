@@ -8,25 +8,25 @@ the form recommending them, a name with a tagline after a bar, a chat bubble wit
 over a profile, the About this profile dialog opened from search, moves from one profile to another
 that leave the old top card hidden in the page or change it in place (no card for a conversation
 with a company page); a Gmail thread of a second signed-in account whose last message is mine,
-replies from my send-as alias (my name, another address; or an address Gmail calls "me", in its main
-languages), someone else of my name writing to me (also on Outlook); one of my name writing to
-others only from an address nobody in the thread mailed, my alias or someone else (their mail
-reached me through a list or as a Bcc: no card, or the card of another person in the thread),
-threads popped out into a window of their own (their account's address known from its main window,
-also one under a path of the session's own, never from a delegated mailbox an earlier version kept
-as the account's), a sender's name written as HTML or very long, mail I forwarded; Outlook in
-another language, its deeplink URL forms, its newer host outlook.cloud.microsoft, a message I sent
-(also before the account menu was ever opened: my name is in the title), one sent from a shared
-mailbox I opened (its address is in the URL), one a delegate sent on behalf of its sender (the
-person is the sender; in Swedish, Chinese and Japanese too, but not a name holding the phrase's
-word, its address on it or beside it, and also when the delegate's name holds it), conversations
-whose newest message is open, on top or on bottom (the person is in that one, also with an older one
-open), a To line mixing recipients by name and bare addresses, and a message I sent in Hebrew, right
-to left. A sender whose display name is someone else's address (spoofing) gets a card under the real
-address, named by it, on Gmail and on Outlook; on Outlook also when the name ends in an invisible
-direction mark, a comma or a bracket, or holds the address in brackets of its own, in the text or in
-a label. One shown by address alone gets a card under it, even beside an avatar labelled with
-another address.
+replies from my send-as alias (my name, another address; or an address Gmail calls "me", in the
+page's language, one of its main ones, never a recipient named so in another), someone else of my
+name writing to me (also on Outlook); one of my name writing to others only from an address nobody
+in the thread mailed, my alias or someone else (their mail reached me through a list or as a Bcc: no
+card, or the card of another person in the thread), threads popped out into a window of their own
+(their account's address known from its main window, also one under a path of the session's own,
+never from a delegated mailbox an earlier version kept as the account's), a sender's name written as
+HTML or very long, mail I forwarded; Outlook in another language, its deeplink URL forms, its newer
+host outlook.cloud.microsoft, a message I sent (also before the account menu was ever opened: my
+name is in the title), one sent from a shared mailbox I opened (its address is in the URL), one a
+delegate sent on behalf of its sender (the person is the sender; in Swedish, Chinese and Japanese
+too, but not a name holding the phrase's word, its address on it or beside it, and also when the
+delegate's name holds it), conversations whose newest message is open, on top or on bottom (the
+person is in that one, also with an older one open), a To line mixing recipients by name and bare
+addresses, and a message I sent in Hebrew, right to left. A sender whose display name is someone
+else's address (spoofing) gets a card under the real address, named by it, on Gmail and on Outlook;
+on Outlook also when the name ends in an invisible direction mark, a comma or a bracket, or holds
+the address in brackets of its own, in the text or in a label. One shown by address alone gets a
+card under it, even beside an avatar labelled with another address.
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -565,6 +565,7 @@ SHOWS = (
             ref="gmail:18d4f2c0ffee00a1",
             initiated_by="me",
             edits=(
+                ('<html lang="en">', f'<html lang="{lang}">'),
                 (ALIAS_FROM, ALIAS_FROM.replace("Alex Morgan", "Alex · Morgan Studio")),
                 (ALIAS_TO_ME, ALIAS_TO_ME.replace('"me"', f'"{me}"').replace(">me<", f">{me}<")),
             ),
@@ -573,9 +574,10 @@ SHOWS = (
             ("de", "mich"),
             ("fr", "moi"),
             ("es", "mí"),
+            ("pt-BR", "mim"),
             ("nl", "mij"),
             ("ja", "自分"),
-            ("zh", "我"),
+            ("zh-CN", "我"),
             ("ru", "мне"),
         ]
     ),
@@ -730,6 +732,25 @@ SHOWS = (
                 "&lt;Priya.Shah@contoso.example&gt;<br>To: Alex Morgan</p>",
             ),
         ),
+    ),
+    # Gmail in English: a recipient whose name is what another language calls me is not me.
+    *(
+        Shows(
+            f"gmail-english-reply-from-me-to-someone-named-{name.lower()}",
+            "gmail-thread-reply-from-me",
+            GMAIL_URL,
+            {"name": name, "email": f"{name.lower()}@lisbon.example"},
+            ref="gmail:18d4f2c0ffee0001",
+            initiated_by="me",
+            edits=(
+                (
+                    'email="Priya.Shah@contoso.example" name="Priya Shah" '
+                    'data-hovercard-id="Priya.Shah@contoso.example">Priya Shah</span>, cc:',
+                    f'email="{name.lower()}@lisbon.example" name="{name}">{name}</span>, cc:',
+                ),
+            ),
+        )
+        for name in ("Meg", "Ich", "Moi", "Ja")
     ),
     Shows(
         "outlook-sent-by-me-forwarded",

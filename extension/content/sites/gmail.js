@@ -6,9 +6,9 @@ ST.adapter = (() => {
   const FOLDERS = new Set(["inbox", "all", "sent", "starred", "snoozed", "imp", "drafts", "spam", "trash", "scheduled", "chats", "outbox"]);
   const NESTED = new Set(["search", "label", "category", "advanced-search"]);
   const CHIPS = ".hb :is(span[email], span.g2)"; // recipients
-  // What a recipient chip calls me ("to me") in Gmail's main languages, never a name of its own
-  // (no Turkish "ben"): de, fr, es, pt, nl, sv, da, no, pl, cs, ru, uk, ja, zh, ko.
-  const ME = new Set("me mich ich moi mí yo mim eu mij ik mig jag meg mnie ja mně já мне я мені 自分 我 나".split(" "));
+  // What a recipient chip calls me ("to me") in the page's language, one of Gmail's main ones: a
+  // name elsewhere ("Meg", "Ich"), and not in Turkish ("ben").
+  const ME = ({ en: "me", de: "mich ich", fr: "moi", es: "mí yo", pt: "mim eu", nl: "mij ik", sv: "mig jag", da: "mig", no: "meg", nb: "meg", pl: "mnie ja", cs: "mně já", ru: "мне я", uk: "мені я", ja: "自分", zh: "我", ko: "나" }[document.documentElement.lang.split("-")[0].toLowerCase()] || "").match(/\S+/g) || [];
   let openMessage = null;
   // My address as this account's main window last showed it (remembered by the background).
   // "1", or an address (/mail/u/1/, its pop-outs too); a mailbox delegated to it, /mail/u/1/d/<id>/,
@@ -52,7 +52,7 @@ ST.adapter = (() => {
     const shown = /^[^\s@]+@[^\s@]+$/.test(titled) ? titled.toLowerCase() : ST.mail.email(label);
     if (shown && shown !== remembered) ST.send({ type: "gmailAccount", account, address: (remembered = shown) });
     const mine = new Set([shown || remembered]);
-    for (const m of messages) for (const chip of m.el.querySelectorAll(CHIPS)) if (ME.has(ST.clean(chip.getAttribute("name")).toLowerCase())) mine.add(person(chip)?.email);
+    for (const m of messages) for (const chip of m.el.querySelectorAll(CHIPS)) if (ME.includes(ST.clean(chip.getAttribute("name")).toLowerCase())) mine.add(person(chip)?.email);
     mine.delete(null);
     mine.delete(undefined);
     const myName = ST.clean((/[:：]\s*([^:：(（]+?)\s*[(（]/.exec(label) || [])[1]).toLowerCase(); // also full-width
