@@ -5,7 +5,6 @@ ST.mail = (() => {
   const EMAIL = /[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}/.source;
   const BARE = new RegExp(EMAIL, "g");
   const BRACKETED = new RegExp(`<(${EMAIL})>`, "g");
-  const ANY = new RegExp(`<?(${EMAIL})>?`, "g");
   // Invisible format characters (direction marks, zero-width joiners) a display name can end with.
   const plain = (s) => String(s || "").replace(/\p{Cf}/gu, "");
   // A display name is free text: "ceo@bank.example", or "Bank CEO <ceo@bank.example>", before the
@@ -25,11 +24,10 @@ ST.mail = (() => {
     plain,
     bracketed,
 
-    // The addresses in s ("A <a@x>; b@y": both), bracketed or bare, but for those in a display
-    // name: right before another in brackets ("a@x" <b@y>, "A <a@x>" <b@y>: b@y only).
+    // The addresses in s, one per recipient, as email() reads it: "A <a@x>; B (b@y)" gives both,
+    // "A (a@old) <a@new>" a@new only. Recipients part at "," and ";" outside quotes and brackets.
     emails(s) {
-      s = plain(s);
-      return [...s.matchAll(ANY)].filter((m) => !/^[>"'\s,]*</.test(s.slice(m.index + m[0].length))).map((m) => m[1].toLowerCase());
+      return (plain(s).match(/(?:"[^"]*"?|<[^>]*>?|[^,;"<])+/g) || []).map(ST.mail.email).filter(Boolean);
     },
 
     // The one address in s: the last in angle brackets (the sender's, after the name), else the

@@ -848,6 +848,37 @@ SHOWS = (
             ),
         ),
     ),
+    # A recipient's display name holding an address of theirs: the person is the address in
+    # brackets after it; of several recipients in one label, each one's address counts.
+    *(
+        Shows(
+            f"outlook-sent-by-me-to-{how}",
+            "outlook-message-sent",
+            f"https://outlook.office.com/mail/sentitems/id/{ITEM_SENT}",
+            person,
+            ref=outlook_ref(ITEM_SENT),
+            initiated_by="me",
+            edits=(
+                (
+                    '"ToLine">To: <span title="amara.nwosu@northwind.example">Amara Nwosu</span>',
+                    f'"ToLine">To: <span title="{title}">{person["name"]}</span>',
+                ),
+            ),
+        )
+        for how, person, title in [
+            (
+                "a-name-holding-an-old-address",
+                {"name": "Jane Doe", "email": "jane.doe@new.example"},
+                "Jane Doe (jane.doe@old.example) &lt;jane.doe@new.example&gt;",
+            ),
+            (
+                "me-and-a-name-holding-an-address",
+                {"name": "Amara Nwosu", "email": AMARA["email"]},
+                "Alex Morgan &lt;alex.morgan@contoso.example&gt;, Amara Nwosu "
+                "(amara.nwosu@northwind.example)",
+            ),
+        ]
+    ),
     Shows(
         "outlook-sent-by-me-account-menu-never-opened",
         "outlook-message-sent",
