@@ -1172,7 +1172,32 @@ SHOWS = (
             ("chinese", "发件人："),
             ("arabic", "من:"),
             ("korean", "보낸 사람:"),
+            ("german", "Von:"),
+            ("russian", "От кого:"),
+            ("chinese-traditional", "寄件者："),
+            ("turkish", "Kimden:"),
         ]
+    ),
+    # A name with a colon of its own is not a label, with or without one before it.
+    *(
+        Shows(
+            f"outlook-sender-name-with-a-colon-{n}{'-labelled' if label else ''}",
+            "outlook-message",
+            f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+            {"name": name, "email": "team7@northwind.example"},
+            ref=outlook_ref(ITEM_PATH),
+            edits=(
+                (
+                    f"<span>{DANIEL_SENDS}",
+                    f"<span>{label}"
+                    + DANIEL_SENDS.replace(
+                        "daniel.okafor@northwind.example", "team7@northwind.example"
+                    ).replace("Daniel Okafor", name),
+                ),
+            ),
+        )
+        for n, name in [("english", "Team 7: Ops"), ("japanese-full-width", "営業部：山田")]
+        for label in ("", "From: ")
     ),
     Shows(
         "outlook-sent-on-behalf-of-in-portuguese-last-first",

@@ -150,7 +150,7 @@ ST.adapter = (() => {
     }
     if (!email) return null;
     const name = ST.dedupe(text.replace(/<[^>]*>|\S+@\S+/g, " "))
-      .replace(/^[^:：<@]{1,12}[:：]\s*/, "") // a label: "From:", "Från:", "差出人:"
+      .replace(/^(From|Von|De( la)?|Da|Van|Från|Fra|Od|От( кого)?|Від|Kimden|Dari(pada)?|Lähettäjä|Feladó|Từ|Από|מאת|من|差出人|发件人|寄件者|보낸 사람|จาก)\s*[:：]\s*/i, "") // a label
       .trim()
       .slice(0, 200); // as the ledger keeps it
     // The card goes below the header block around the address.
