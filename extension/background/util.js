@@ -14,8 +14,9 @@ function isPlainObject(v) {
 
 function cleanText(v, max) {
   if (typeof v !== "string") return "";
-  // Control characters never belong in a name or note; collapse runs of whitespace.
-  return v.replace(/[\u0000-\u0008\u000B-\u001F\u007F]/g, "").replace(/[ \t\r\n]+/g, " ").trim().slice(0, max);
+  // Control characters never belong in a name or note; collapse runs of whitespace. Cut by code
+  // points: half an emoji is not text, and the server refuses it.
+  return [...v.replace(/[\u0000-\u0008\u000B-\u001F\u007F]/g, "").replace(/[ \t\r\n]+/g, " ").trim()].slice(0, max).join("");
 }
 
 // Identities as the content scripts send them; the server canonicalises again and is the authority.

@@ -17,11 +17,11 @@ const ST = {
   // Invisible marks out; joiners (U+200C, U+200D) stay inside a word, where they belong to it
   // (an emoji sequence, a Persian or Indic name).
   clean(s, max = 200) {
-    return String(s || "")
+    s = String(s || "")
       .replace(/[\u200B\u200E\u200F\u2028-\u202E\u2060-\u206F\uFEFF]|(?<!\S)[\u200C\u200D]+|[\u200C\u200D]+(?!\S)/g, "")
       .replace(/\s+/g, " ")
-      .trim()
-      .slice(0, max);
+      .trim();
+    return [...s].slice(0, max).join(""); // by code points: never half an emoji
   },
 
   // Visible text plus a screen-reader copy ("Jane DoeJane Doe"): keep one. Only multi-word

@@ -357,6 +357,8 @@ DANIEL_LAST_FIRST = {**DANIEL, "name": "Okafor, Daniel"}
 
 LONG_NAME = "Priya Shah " + " ".join(["Consulting"] * 30)
 SAM = {"name": "Sam Lee", "email": "sam.lee@contoso.example"}
+# An odd number of UTF-16 units before the emoji: a cut at 200 units would split one.
+EMOJI_NAME = "Priya Shah " + "\U0001f33f" * 150
 
 SHOWS = (
     Shows(
@@ -780,6 +782,28 @@ SHOWS = (
                 DANIEL_SENDS.replace(
                     ">Daniel Okafor<", f">{LONG_NAME.replace('Priya Shah', 'Daniel Okafor')}<"
                 ),
+            ),
+        ),
+    ),
+    # Cut to what the ledger keeps, 200 characters, never inside one (an emoji is two UTF-16 units).
+    Shows(
+        "gmail-very-long-sender-name-with-emoji",
+        "gmail-thread",
+        GMAIL_URL,
+        {**PRIYA, "name": EMOJI_NAME[:200]},
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=((PRIYA_SHOWN, PRIYA_SHOWN.replace("Priya Shah", EMOJI_NAME)),),
+    ),
+    Shows(
+        "outlook-very-long-sender-name-with-emoji",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        {**DANIEL, "name": EMOJI_NAME.replace("Priya", "Dan")[:200]},
+        ref=outlook_ref(ITEM_PATH),
+        edits=(
+            (
+                DANIEL_SENDS,
+                DANIEL_SENDS.replace(">Daniel Okafor<", f">{EMOJI_NAME.replace('Priya', 'Dan')}<"),
             ),
         ),
     ),
