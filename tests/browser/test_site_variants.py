@@ -1924,26 +1924,46 @@ def test_a_gmail_popout_is_not_told_me_by_a_mailbox_delegated_to_the_account(
     assert ov.field("name") == PRIYA["name"], ov.describe()
 
 
-def test_a_delegated_mailbox_kept_as_the_account_by_an_earlier_version_is_not_me(chromium, tab):
+def test_a_delegated_mailbox_kept_as_the_account_by_an_earlier_version_is_not_me(chromium):
     """Versions before delegated mailboxes were kept apart stored the address a delegated
-    mailbox showed (/mail/u/2/d/<id>/: its owner's) as account 2's. After the update, account 2's
-    pop-out of my reply, showing neither my address nor a "to me" chip, must not take that
-    address for mine (the card would name me): no card, until the account's main window shows
-    my address; then the person I wrote to."""
+    mailbox showed (/mail/u/2/d/<id>/: its owner's) as account 2's. The update drops what they
+    stored; after it, account 2's pop-out of my reply, showing neither my address nor a "to me"
+    chip, must not take that address for mine (the card would name me): no card, until the
+    account's main window shows my address; then the person I wrote to."""
     chromium.evaluate_in_worker("a => chrome.storage.local.set({gmailAccounts: a})", {"2": MANAGER})
-    popout = account(POPOUT, 2)
-    serve(chromium, popout, html=edited("gmail-thread-reply-from-me", REPLY_FROM_ME_NO_ME))
-    chromium.open(popout, tab)
-    assert_no_card(chromium, tab)
-    main = account(GMAIL_URL, 2)
-    serve(chromium, main, "gmail-thread")
-    chromium.open(main, tab)
-    chromium.overlay(tab).wait_for_state("unknown", "known")
-    serve(chromium, popout, html=edited("gmail-thread-reply-from-me", REPLY_FROM_ME_NO_ME))
-    chromium.open(popout, tab)
-    ov = chromium.overlay(tab)
-    ov.wait_for_state("unknown", "known")
-    assert ov.field("name") == PRIYA["name"], ov.describe()
+    # Chromium loads the unpacked extension again at start, and runtime.onInstalled fires, as on
+    # an update.
+    chromium.restart()
+    stored = wait_until(
+        lambda: chromium.evaluate_in_worker("() => chrome.storage.local.get(null)"),
+        message="the extension's storage did not come back",
+    )
+    assert stored.get("settings"), stored  # kept: still connected
+    wait_until(
+        lambda: (
+            "gmailAccounts"
+            not in chromium.evaluate_in_worker("() => chrome.storage.local.get(null)")
+        ),
+        timeout=5,
+        message="the earlier version's gmailAccounts outlived the update",
+    )
+    tab = chromium.new_page()
+    try:
+        popout = account(POPOUT, 2)
+        serve(chromium, popout, html=edited("gmail-thread-reply-from-me", REPLY_FROM_ME_NO_ME))
+        chromium.open(popout, tab)
+        assert_no_card(chromium, tab)
+        main = account(GMAIL_URL, 2)
+        serve(chromium, main, "gmail-thread")
+        chromium.open(main, tab)
+        chromium.overlay(tab).wait_for_state("unknown", "known")
+        serve(chromium, popout, html=edited("gmail-thread-reply-from-me", REPLY_FROM_ME_NO_ME))
+        chromium.open(popout, tab)
+        ov = chromium.overlay(tab)
+        ov.wait_for_state("unknown", "known")
+        assert ov.field("name") == PRIYA["name"], ov.describe()
+    finally:
+        tab.close()
 
 
 def cut(html: str, start: str, end: str) -> str:
