@@ -961,6 +961,32 @@ SHOWS = (
             (ALEX_FOLDED, KIM_OPEN),
         ),
     ),
+    Shows(  # ... and I wrote to Sofia before, from my main address: the person is Sofia
+        "outlook-conversation-reply-from-my-alias-nobody-mailed-after-mine",
+        "outlook-conversation-newest-on-top",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_CONVERSATION}",
+        SOFIA,
+        headline=OFFSITE,
+        ref=outlook_ref(ITEM_CONVERSATION),
+        initiated_by="me",
+        edits=(
+            (
+                SOFIA_OPEN,
+                SOFIA_OPEN.replace("sofia.rossi@fabrikam.example", ALIAS).replace(
+                    "Sofia Rossi", "Alex Morgan"
+                ),
+            ),
+            (TO_ALEX, 'To: <span title="kim.lee@northwind.example">Kim Lee</span>'),
+            (
+                ALEX_FOLDED,
+                KIM_OPEN.replace("kim.lee@northwind.example", "alex.morgan@contoso.example")
+                .replace("Kim Lee", "Alex Morgan")
+                .replace(
+                    TO_ALEX, 'To: <span title="sofia.rossi@fabrikam.example">Sofia Rossi</span>'
+                ),
+            ),
+        ),
+    ),
     Shows(
         "outlook-shared-mailbox-sent-by-me",
         "outlook-shared-mailbox",

@@ -202,7 +202,7 @@ ST.adapter = (() => {
       // One of my name who may be me or not is neither me nor the person.
       let found = senders.find((p) => p && !me.has(p.email) && !unsure.has(p.email));
       const mine = !found && senders.some((p) => p?.own && me.has(p.email));
-      if (mine) found = lines.map((l) => recipient(l, me)).find(Boolean);
+      if (mine) found = lines.map((l, i) => me.has(senders[i]?.email) && recipient(l, me)).find(Boolean); // whom I wrote to
       if (!found) return senders.some((p) => unsure.has(p?.email)) ? absent : wait;
       if (ST.mail.unreachable(found)) return absent;
       header = found.el;
