@@ -134,10 +134,10 @@ ST.adapter = (() => {
     let text = nameEl.textContent || "";
     // "Kim Lee on behalf of Daniel Okafor": Kim, a delegate, sent Daniel's mail (replies go to
     // him): the person is Daniel, by the address after the phrase, never Kim's. The phrase counts
-    // outside the names carrying an address, after someone's address (Kim's); else it is part of
-    // a name ("Centrum för hälsa").
+    // outside the names carrying an address and after an address (Kim's); else it is part of a
+    // name ("Centrum för hälsa").
     let masked = ""; // the line's text, those names blanked
-    const names = new Map(); // each one: where its text starts
+    const names = new Map(); // each one: where it starts
     const walk = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
     for (let n, a; (n = walk.nextNode()); masked += a ? "\0".repeat(n.length) : n.data) {
       a = n.parentElement.closest(ADDRESSED);
@@ -202,7 +202,7 @@ ST.adapter = (() => {
       // One of my name who may be me or not is neither me nor the person.
       let found = senders.find((p) => p && !me.has(p.email) && !unsure.has(p.email));
       const mine = !found && senders.some((p) => p?.own && me.has(p.email));
-      if (mine) found = lines.map((l, i) => me.has(senders[i]?.email) && recipient(l, me)).find(Boolean); // whom I wrote to
+      if (mine) found = lines.map((l, i) => me.has(senders[i]?.email) && recipient(l, me)).find(Boolean);
       if (!found) return senders.some((p) => unsure.has(p?.email)) ? absent : wait;
       if (ST.mail.unreachable(found)) return absent;
       header = found.el;
