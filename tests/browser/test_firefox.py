@@ -156,8 +156,8 @@ def test_an_old_top_card_left_invisible_is_not_the_person_on_screen(fx, ov, live
     assert_shows(ov, live_api, JANE)
     fx.page_world(KEEP_JANE_INVISIBLE)
     seen = ov.watch(8, "name")  # past the content script's last read (5 s)
-    assert not [s for s in seen if "Jane" in (s[1] or "")], seen
-    assert seen[-1] == ("unknown", "Tom Baker"), seen[-3:]
+    assert not [s for s in seen if "Jane" in (s[2] or "")], seen
+    assert seen[-1][1:] == ("unknown", "Tom Baker"), seen[-3:]
 
 
 def test_page_scripts_cannot_read_ledger_data(fx, ov, live_api):

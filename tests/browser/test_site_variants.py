@@ -38,7 +38,6 @@ mailing list that rewrites the sender ("'Name' via List").
 from __future__ import annotations
 
 import re
-import time
 from typing import NamedTuple
 from urllib.parse import unquote
 
@@ -2208,8 +2207,8 @@ def test_from_one_profile_to_another_in_page(chromium, tab, live_api, keep, titl
     ov.wait_for_state("unknown", "known")
     tab.evaluate(TO_JOHN, [JOHN_URL, JOHN_HEADLINE, keep, title, late])
     seen = ov.watch(8, "name", "headline")  # past the content script's last read (5 s)
-    assert not [s for s in seen if "Jane" in (s[1] or "") or "Northwind" in (s[2] or "")], seen
-    assert seen[-1] == ("unknown", "John Smith", JOHN_HEADLINE), seen[-3:]
+    assert not [s for s in seen if "Jane" in (s[2] or "") or "Northwind" in (s[3] or "")], seen
+    assert seen[-1][1:] == ("unknown", "John Smith", JOHN_HEADLINE), seen[-3:]
 
 
 # A conversation with a company page (pages message members too): nobody to keep a tie with.
@@ -2260,8 +2259,8 @@ def test_a_thread_header_that_changes_its_link_before_its_name(chromium, tab):
         [JOHN_THREAD, ACTIVE.strip(), "/in/ACoAAE1xYz2Wv3Ut4Sr5Qp6On7Ml8Kj9Ih"],  # his member id
     )
     seen = ov.watch(7, "name")  # past the content script's last read (5 s)
-    assert not [s for s in seen if s[1] == "Marta Silva"], seen
-    assert seen[-1][1] == "John Smith", seen[-3:]
+    assert not [s for s in seen if s[2] == "Marta Silva"], seen
+    assert seen[-1][2] == "John Smith", seen[-3:]
 
 
 # Back to a profile LinkedIn kept in the page, by attributes alone: from Jane's card to John's
@@ -2298,19 +2297,6 @@ TO_JOHN_AND_BACK = """([john, jane, headline, hide]) => {
 }"""
 
 
-def watch(ov, seconds: float) -> list[tuple[float, str, str | None, str | None]]:
-    """What the card shows over ``seconds``: (time, state, name, headline), every 0.1 s."""
-    seen = []
-    start = time.monotonic()
-    while time.monotonic() < start + seconds:
-        d = ov.describe()
-        if isinstance(d, dict):
-            f = d["fields"]
-            seen.append((time.monotonic() - start, d["state"], f.get("name"), f.get("headline")))
-        time.sleep(0.1)
-    return seen
-
-
 @pytest.mark.parametrize("hide", HIDE_BY.values(), ids=HIDE_BY.keys())
 def test_back_to_a_profile_kept_hidden_shown_by_attributes_alone(chromium, tab, live_api, hide):
     """Jane's card again, soon after LinkedIn shows it (well before the content script's last
@@ -2325,7 +2311,7 @@ def test_back_to_a_profile_kept_hidden_shown_by_attributes_alone(chromium, tab, 
     ov.wait_for(lambda: ov.field("name") == "John Smith", message="John's card")
     ov.wait_for_state("unknown")
     tab.evaluate("backToJane()")
-    seen = watch(ov, 7)
+    seen = ov.watch(7, "name", "headline")
     assert not [s for s in seen if "John" in (s[2] or "") or "Fabrikam" in (s[3] or "")], seen
     jane = [s for s in seen if s[2] == "Jane Doe"]
     assert jane and seen[-1][2:] == ("Jane Doe", "Chief Operating Officer at Northwind Traders")
@@ -2356,7 +2342,7 @@ def test_another_profile_with_the_same_headline_in_page(chromium, tab, live_api)
     ov = chromium.overlay(tab)
     ov.wait_for_state("unknown", "known")
     tab.evaluate(TO_JOHN_SAME_HEADLINE, JOHN_URL)
-    seen = watch(ov, 7)
+    seen = ov.watch(7, "name", "headline")
     assert not [s for s in seen if "Jane" in (s[2] or "")], seen
     john = [s for s in seen if s[1] == "unknown" and s[2] == "John Smith"]
     assert john and seen[-1][1:] == ("unknown", "John Smith", JANE_HEADLINE), seen[-3:]
@@ -2389,7 +2375,7 @@ def test_from_one_profile_to_another_in_the_shadow_root(chromium, tab, live_api)
     ov = chromium.overlay(tab)
     ov.wait_for_state("unknown", "known")
     tab.evaluate(TO_TOM_IN_THE_SHADOW_ROOT, f"https://www.linkedin.com/in/{TOM['linkedin']}/")
-    seen = watch(ov, 7)
+    seen = ov.watch(7, "name", "headline")
     assert not [s for s in seen if "Wei" in (s[2] or "") or "Tailspin" in (s[3] or "")], seen
     tom = [s for s in seen if s[2] == "Tom Baker"]
     assert tom and seen[-1][1:3] == ("unknown", "Tom Baker"), seen[-3:]
@@ -2414,7 +2400,7 @@ def test_a_profile_that_never_renders_never_shows_the_previous_person(chromium, 
         }""",
         JOHN_URL,
     )
-    seen = watch(ov, 8)
+    seen = ov.watch(8, "name", "headline")
     assert not [s for s in seen if "Jane" in (s[2] or "") or "Northwind" in (s[3] or "")], seen
     # His page comes at last (a retried request): the card names him.
     tab.evaluate(

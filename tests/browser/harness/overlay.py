@@ -170,13 +170,15 @@ class OverlayBase:
             return f"(no overlay: {exc})"
 
     def watch(self, seconds: float, *fields: str) -> list[tuple]:
-        """What the card showed every 0.1 s for ``seconds``: (state, the named fields...)."""
+        """What the card showed every 0.1 s for ``seconds``: (seconds since the start, state,
+        the named fields...)."""
         seen = []
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        start = time.monotonic()
+        while time.monotonic() < start + seconds:
             d = self.describe()
             if isinstance(d, dict):
-                seen.append((d["state"], *(d["fields"].get(f) for f in fields)))
+                at = time.monotonic() - start
+                seen.append((at, d["state"], *(d["fields"].get(f) for f in fields)))
             time.sleep(0.1)
         return seen
 
