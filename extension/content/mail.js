@@ -48,7 +48,7 @@ ST.mail = (() => {
     addSendersOfMyName(mine, myName, mails, { known = mine, byName = false } = {}) {
       const unsure = new Set();
       for (const { from, to } of mails) {
-        if (!myName || from?.name.toLowerCase() !== myName) continue;
+        if (!myName || from?.name.toLowerCase() !== myName || mine.has(from.email)) continue;
         const blind = byName && !known.size;
         const toMe = (r) => (blind ? r.email !== from.email && r.name.toLowerCase() === myName : known.has(r.email));
         const mailed = (m) => m.from?.email !== from.email && m.to().some((r) => r.email === from.email);

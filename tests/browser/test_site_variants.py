@@ -221,6 +221,20 @@ def outlook_ref(item: str) -> str:
     return f"outlook:{unquote(item)}"
 
 
+# My reply thread cut down: Priya's message not shown (folded), or only my first message (a
+# thread I started, no answer yet); and a follow-up of mine sent from an alias nobody mailed.
+_REPLIED = (SITE_FIXTURES_DIR / "gmail-thread-reply-from-me.html").read_text()
+_AT = [
+    _REPLIED.index(f'data-message-id="#msg-f:{n}"')
+    for n in ("1790011122233399999", "1790011122233400001")
+]
+_AT = [_REPLIED.rindex("<div", 0, at) for at in _AT]
+PRIYAS_MESSAGE = _REPLIED[_AT[0] : _AT[1]]
+MY_FOLLOW_UP = _REPLIED[_AT[1] : _REPLIED.index("</body>")]
+FROM_MY_ALIAS = MY_FOLLOW_UP.replace(
+    'class="gD" email="alex.morgan@example.com"', 'class="gD" email="alex@morganstudio.example"', 1
+).replace(">alex.morgan@example.com<", ">alex@morganstudio.example<", 1)
+
 LENA_OPEN = "Lena Fischer · Available · Disponible"  # open to work, in the name: still a person
 
 # Someone of my name whose message reaches me through a list, or as a Bcc: Priya's message to me
@@ -580,6 +594,8 @@ SHOWS = (
             ("ja", "自分"),
             ("zh-CN", "我"),
             ("ru", "мне"),
+            ("it", "me"),  # "a me"
+            ("fi", "me"),  # a language without words of its own here: the English one
         ]
     ),
     Shows(
@@ -642,6 +658,33 @@ SHOWS = (
                 TO_ME.replace('name="Alex Morgan"', 'name="me"').replace(">Alex Morgan<", ">me<"),
             ),
         ),
+    ),
+    Shows(
+        "gmail-my-replies-only-shown",
+        "gmail-thread-reply-from-me",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2c0ffee0001",
+        initiated_by="me",
+        edits=((PRIYAS_MESSAGE, ""),),
+    ),
+    Shows(
+        "gmail-a-thread-i-started-without-an-answer",
+        "gmail-thread-reply-from-me",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2a9c3b7e001",
+        initiated_by="me",
+        edits=((PRIYAS_MESSAGE + MY_FOLLOW_UP, ""),),
+    ),
+    Shows(
+        "gmail-my-follow-up-from-an-alias-nobody-mailed",
+        "gmail-thread-reply-from-me",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2a9c3b7e001",
+        initiated_by="me",
+        edits=((PRIYAS_MESSAGE + MY_FOLLOW_UP, FROM_MY_ALIAS),),
     ),
     Shows(
         "gmail-split-view-reading-pane-below-the-list",

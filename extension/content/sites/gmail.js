@@ -6,9 +6,9 @@ ST.adapter = (() => {
   const FOLDERS = new Set(["inbox", "all", "sent", "starred", "snoozed", "imp", "drafts", "spam", "trash", "scheduled", "chats", "outbox"]);
   const NESTED = new Set(["search", "label", "category", "advanced-search"]);
   const CHIPS = ".hb :is(span[email], span.g2)"; // recipients
-  // What a recipient chip calls me ("to me") in the page's language, one of Gmail's main ones: a
-  // name elsewhere ("Meg", "Ich"), and not in Turkish ("ben").
-  const ME = ({ en: "me", de: "mich ich", fr: "moi", es: "mí yo", pt: "mim eu", nl: "mij ik", sv: "mig jag", da: "mig", no: "meg", nb: "meg", pl: "mnie ja", cs: "mně já", ru: "мне я", uk: "мені я", ja: "自分", zh: "我", ko: "나" }[document.documentElement.lang.split("-")[0].toLowerCase()] || "").match(/\S+/g) || [];
+  // What a recipient chip calls me ("to me") in the page's language: "me" in English, Italian and
+  // any other (a name elsewhere: "Meg", "Ich"); nothing in Turkish ("ben", a name).
+  const ME = ({ tr: "", de: "mich ich", fr: "moi", es: "mí yo", pt: "mim eu", nl: "mij ik", sv: "mig jag", da: "mig", no: "meg", nb: "meg", pl: "mnie ja", cs: "mně já", ru: "мне я", uk: "мені я", ja: "自分", zh: "我", ko: "나" }[document.documentElement.lang.split("-")[0].toLowerCase()] ?? "me").match(/\S+/g) || [];
   let openMessage = null;
   // My address as this account's main window last showed it (remembered by the background).
   // "1", or an address (/mail/u/1/, its pop-outs too); a mailbox delegated to it, /mail/u/1/d/<id>/,
@@ -105,8 +105,8 @@ ST.adapter = (() => {
       const other = (p) => p && !mine.has(p.email) && !unsure.has(p.email) && !ST.mail.unreachable(p);
       let last = messages.at(-1);
       // Sent by one of my name who may be me or not: the card is about the newest message of
-      // someone else, or there is none.
-      if (unsure.has(last.from?.email) && !(last = messages.findLast((m) => other(m.from)))) return { status: final ? "none" : "absent" };
+      // someone else or of mine (then whom I wrote to), or there is none.
+      if (unsure.has(last.from?.email) && !(last = messages.findLast((m) => other(m.from) || mine.has(m.from?.email)))) return { status: final ? "none" : "absent" };
       if (!last.from) return wait;
       let contact = last.from;
       let initiatedBy = "them";
