@@ -283,6 +283,8 @@ NAMES_AS_WRITTEN = (
     "Dr. Jane Doe, MBA, CPA",
     "Jane Doe 👩\u200d💻",
     "مهسا رضایی\u200cفر",
+    "Jane Doe LinkedIn",  # the word alone does not make an unnamed member
+    "LinkedIn Lisa",
 )
 SARA = "سارة الحربي"
 RTL_PAGE = (
@@ -1742,6 +1744,11 @@ HIDDEN_NAMES = {
     "nl": "LinkedIn-lid",
     "sv": "LinkedIn-medlem",
     "zh": "领英会员",
+    "it": "Utente LinkedIn",
+    "ja": "LinkedInメンバー",
+    "ko": "LinkedIn 회원",
+    "ru": "Участник LinkedIn",
+    "tr": "LinkedIn üyesi",
 }
 BLOB_NAMES = ("&quot;firstName&quot;: &quot;Marta&quot;, &quot;lastName&quot;: &quot;Silva&quot;",)
 HIDDEN_MEMBERS = (

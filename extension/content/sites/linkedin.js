@@ -15,8 +15,9 @@ ST.adapter = (() => {
   const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
   const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
   const SECTION_PAGES = new Set(["details", "recent-activity"]);
-  // Out of network, unnamed: "LinkedIn Member", "Membre de LinkedIn", "领英会员"...
-  const HIDDEN = /^((\S+ ){0,2}LinkedIn([ -]?\S+)?|领英会员)$/i;
+  // Out of network, unnamed: "LinkedIn Member", "Membre de LinkedIn", "领英会员"... by the word for
+  // a member (a person may call themselves "Sarah Smith LinkedIn" or "LinkedIn Lisa").
+  const HIDDEN = /^(LinkedIn[ -]?(Member|Mitglied|lid|medlem|jäsen|tag|üyesi|회원|メンバー|會員|会员|सदस्य)|(Membre|Miembro|Membro|Utente|Użytkownik|Участник|Учасник|Anggota|Ahli|Člen|Membru|Μέλος|Thành viên|חבר|عضو|สมาชิก)( \S+){0,2} LinkedIn|领英会员)$/i;
   // A missing profile's h1 (en de fr es pt it nl cs ro; ja zh ko ru uk pl tr sv da no id ar hi
   // by their "does not exist"); a name may say "available".
   const UNAVAILABLE = /exist|esiste|bestaat|unavailable|not available|nicht verfügbar|niet beschikbaar|\b(pas|no|não|non)\b.*disponi|page not found|存在しません|不存在|존재하지|не существует|не існує|nie istnieje|mevcut değil|findes ikke|finnes ikke|finns inte|tidak ada|غير موجود|मौजूद नहीं/i;
