@@ -1460,6 +1460,14 @@ BOARD_CC = (
 )
 ALEX_SIGNS = "<p>Best,<br>Alex</p>"
 UNADDRESSED_SENDERS = (
+    (  # Outlook.com: the address beside the line, Kim's or Daniel's; the line says nothing more
+        "live-on-behalf-of-with-the-address-beside-the-line",
+        "outlook-message-live",
+        MARIA_URL,
+        dict(
+            maria_named("Kim Lee on behalf of Daniel Okafor", "&lt;kim.lee@northwind.example&gt;")
+        ),
+    ),
     (
         "received-name-only-mailto-in-body",
         "outlook-message",

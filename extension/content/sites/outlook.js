@@ -133,9 +133,9 @@ ST.adapter = (() => {
     const nameEl = NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) || line;
     let text = nameEl.textContent || "";
     // "Kim Lee on behalf of Daniel Okafor": Kim, a delegate, sent Daniel's mail (replies go to
-    // him): the person is Daniel, by the address after the phrase, never Kim's. The phrase counts
-    // outside the names carrying an address and after an address (Kim's); else it is part of a
-    // name ("Centrum för hälsa").
+    // him): the person is Daniel, by the address after the phrase, never Kim's; none there, no
+    // card. The phrase counts outside the names carrying an address; "för" and "代表" only after
+    // an address (Kim's), else they are part of a name ("Centrum för hälsa").
     let masked = ""; // the line's text, those names blanked
     const names = new Map(); // each one: where it starts
     const walk = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
@@ -145,7 +145,7 @@ ST.adapter = (() => {
     }
     const m = [...masked.matchAll(BEHALF)].at(-1);
     const at = m && m.index + m[0].length;
-    if (m && ([...names.values()].some((i) => i < m.index) || ST.mail.email(masked.slice(0, m.index)))) {
+    if (m && (!/för|代表/i.test(m[0]) || [...names.values()].some((i) => i < m.index) || ST.mail.email(masked.slice(0, m.index)))) {
       text = line.textContent.slice(at);
       const his = [...names].find(([, i]) => i >= at)?.[0];
       email = level ? null : ST.mail.email(masked.slice(at)) || (his && emailOf(his));
