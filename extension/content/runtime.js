@@ -270,7 +270,9 @@
   addEventListener("popstate", () => schedule(0));
   const settle = () => schedule(location.href !== cur.href ? 0 : 150);
   new MutationObserver(settle).observe(document, { childList: true, subtree: true });
-  setInterval(() => (location.href !== cur.href || cur.status === "pending") && schedule(0), 500);
+  // Also while a card has no name yet: its page may come after the last read, unseen by the
+  // observer (in a shadow root, or by attributes alone).
+  setInterval(() => (location.href !== cur.href || cur.status === "pending" || (!MAIL && cur.status === "ready" && !cur.person.name)) && schedule(0), 500);
   let frame = 0;
   const reposition = () => {
     if (!frame && cur.status === "ready")

@@ -2470,3 +2470,40 @@ def test_a_profile_that_never_renders_never_shows_the_previous_person(chromium, 
         JOHN_HEADLINE,
     )
     ov.wait_for(lambda: ov.field("name") == "John Smith", message="John's name, once shown")
+
+
+def test_a_profile_shown_after_the_last_read_by_attributes_alone_names_the_card(
+    chromium, tab, live_api
+):
+    """From Jane's profile to John's, his top card already in the page but hidden, hers left on
+    screen past the content script's last read (a nameless card). LinkedIn then only swaps the
+    two cards' `hidden` attributes, a change the page watcher does not see: the card names John
+    all the same."""
+    forget(live_api, JOHN)
+    serve(chromium, JANE_URL, "linkedin-profile-classic")
+    chromium.open(JANE_URL, tab)
+    ov = chromium.overlay(tab)
+    ov.wait_for_state("unknown", "known")
+    tab.evaluate(
+        """([url, headline]) => {
+            const jane = document.querySelector("main section");
+            const john = jane.cloneNode(true);
+            for (const s of john.querySelectorAll("h1 span")) s.textContent = "John Smith";
+            john.querySelector(".text-body-medium").textContent = headline;
+            john.hidden = true;
+            jane.after(john);
+            history.pushState({}, "", url);
+        }""",
+        [JOHN_URL, JOHN_HEADLINE],
+    )
+    seen = ov.watch(6, "name")  # past the last read (5 s): a card without a name
+    assert seen[-1][2] not in ("Jane Doe", "John Smith"), seen[-3:]
+    tab.evaluate(
+        """() => {
+            const [jane, john] = document.querySelectorAll("main section");
+            jane.hidden = true;
+            john.hidden = false;
+        }"""
+    )
+    ov.wait_for(lambda: ov.field("name") == "John Smith", message="John's name, once shown")
+    assert ov.field("headline") == JOHN_HEADLINE
