@@ -18,7 +18,8 @@ const ST = {
   // (an emoji sequence, a Persian or Indic name).
   clean(s, max = 200) {
     s = String(s || "")
-      .replace(/[\u200B\u200E\u200F\u2028-\u202E\u2060-\u206F\uFEFF]|(?<!\S)[\u200C\u200D]+|[\u200C\u200D]+(?!\S)/g, "")
+      .replace(/[\u200B\u200E\u200F\u2028-\u202E\u2060-\u206F\uFEFF]/g, "")
+      .replace(/(?<!\S)[\u200C\u200D]+|[\u200C\u200D]+(?!\S)/g, "")
       .replace(/\s+/g, " ")
       .trim();
     return [...s].slice(0, max).join(""); // by code points: never half an emoji
