@@ -180,6 +180,16 @@ def test_a_log_whose_contact_was_deleted_elsewhere_says_so(chromium, tab, live_a
     # a click logs them as a new contact.
     ov.wait_for_state("unknown")
     assert ov.field("score") == ""
+    # Nor does this browser keep it: with the server out of reach, no cached score comes back.
+    live_api.stop()
+    try:
+        chromium.open(url, tab)
+        ov.wait_for_state("offline")
+        assert ov.field("score") == "", ov.describe()
+    finally:
+        live_api.start()
+    chromium.open(url, tab)
+    ov.wait_for_state("unknown")
     ov.click("log")
     ov.wait_for_state("known")
     found = live_api.request("GET", f"/api/v1/lookup?linkedin={person['linkedin']}").json()
