@@ -1270,6 +1270,11 @@ SHOWS = (
             ("russian", "От кого:"),
             ("chinese-traditional", "寄件者："),
             ("turkish", "Kimden:"),
+            ("estonian", "Saatja:"),
+            ("lithuanian", "Nuo:"),
+            ("icelandic", "Frá:"),
+            ("hindi", "प्रेषक:"),
+            ("persian", "از:"),
         ]
     ),
     # A name with a colon of its own is not a label, with or without one before it.

@@ -20,7 +20,7 @@ ST.adapter = (() => {
   const NEXT = new RegExp(`^\\s*<(${ST.mail.EMAIL})>`);
   const ATTRS = ["data-email", "href", "aria-label", "title"];
   // "From:" before a sender's name, in Outlook's languages.
-  const LABEL = /^(From|Von|De( la)?|Da|Van|Från|Fra|Od|От( кого)?|Від|Kimden|Dari(pada)?|Lähettäjä|Feladó|Từ|Από|מאת|من|差出人|发件人|寄件者|보낸 사람|จาก)\s*[:：]\s*/i;
+  const LABEL = /^(From|Von|De( la)?|Da|Van|Från|Fra|Od|От( кого)?|Від|Kimden|Dari(pada)?|Lähettäjä|Feladó|Từ|Από|מאת|من|Saatja|Nuo|Frá|प्रेषक|از|差出人|发件人|寄件者|보낸 사람|จาก)\s*[:：]\s*/i;
   // "Kim Lee on behalf of Daniel Okafor", in Outlook's languages (Swedish "Kim Lee för Daniel", Chinese
   // "Kim Lee 代表 Daniel", Japanese "Kim Leeが次の人の代理で送信しました: Daniel").
   const BEHALF = /\s(?:on behalf of|im Auftrag von|au nom de|en nombre de|em nome de|per conto di|namens|w imieniu|på vegne a[fv]|от имени|för)\s|\s*(?:代表|が次の人の代理で送信しました[:：]?)\s*/gi;
