@@ -57,8 +57,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     except config.ConfigError as exc:
         raise _refusal(exc) from None
     except (ArgumentError, ImportError) as exc:  # an unknown dialect, a driver not installed
+        reason = config.first_line(exc)
         refused = config.ConfigError(
-            f"STRONGTIES_DATABASE_URL names no database this server can use: {_first_line(exc)}"
+            f"STRONGTIES_DATABASE_URL names no database this server can use: {reason}"
         )
         raise _refusal(refused) from None
 
@@ -72,11 +73,6 @@ def _refusal(exc: config.ConfigError) -> Exception:
         return exc
     bases = (config.ConfigError, server.AppImportError, RuntimeError)
     return type("ConfigError", bases, {})(str(exc))
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _create_app(test_config: dict | None) -> Flask:

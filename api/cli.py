@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.security import generate_password_hash
 
 from . import __version__, auth, hosts, ledger, schemas
-from .config import DEFAULT_PORT, ConfigError
+from .config import DEFAULT_PORT, ConfigError, first_line
 from .database import upgrade
 from .models import User, db
 
@@ -34,19 +34,14 @@ def app(threads: int | None = None):
             upgrade(url)
         except DBAPIError as exc:
             raise click.ClickException(
-                f"cannot open the database {_redact(url)}: {_first(exc.orig)}"
+                f"cannot open the database {_redact(url)}: {first_line(exc.orig)}"
             ) from None
         except CommandError as exc:  # e.g. a database migrated by a newer version
             raise click.ClickException(
-                f"cannot bring the schema of {_redact(url)} up to date: {_first(exc)}"
+                f"cannot bring the schema of {_redact(url)} up to date: {first_line(exc)}"
             ) from None
         _app = application
     return _app
-
-
-def _first(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _user(username: str | None) -> User:

@@ -19,6 +19,12 @@ class ConfigError(ValueError):
     """A setting that cannot be used; the message names it (and never shows a password)."""
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message, its first line: what a one-line error says of it."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def default_database_url() -> str:
     """A SQLite file in the user's data directory (created on first use)."""
     folder = Path(user_data_dir("strongties", appauthor=False))
