@@ -1174,14 +1174,7 @@ def record_interaction(
     grown = contact in db.session.dirty
     ref = data.get("external_ref")
     if ref:
-        duplicate = db.session.scalar(
-            select(Interaction).where(
-                Interaction.user_id == user.id,
-                Interaction.contact_id == contact.id,
-                Interaction.external_ref == ref,
-                Interaction.deleted_at.is_(None),
-            )
-        )
+        duplicate = _live_log_of(user, contact, ref)
         if duplicate is not None:
             if grown:  # no new interaction, but the contact changed: the feed says so
                 _record_contact(user, contact)
@@ -1409,24 +1402,29 @@ def update_interaction(user: Owner, row: Interaction, data: dict) -> Interaction
     return row
 
 
+def _live_log_of(
+    user: Owner, contact: Contact, ref: str, besides: uuid.UUID | None = None
+) -> Interaction | None:
+    """The live interaction of `contact` that logs the message `ref` (other than `besides`)."""
+    query = select(Interaction).where(
+        Interaction.user_id == user.id,
+        Interaction.contact_id == contact.id,
+        Interaction.external_ref == ref,
+        Interaction.deleted_at.is_(None),
+    )
+    if besides is not None:
+        query = query.where(Interaction.id != besides)
+    return db.session.scalars(query.limit(1)).first()
+
+
 def _refuse_second_log_of(user: Owner, contact: Contact, ref: str, editing: uuid.UUID) -> None:
     """409 if another live interaction of `contact` holds `ref`: one message, one interaction
     per contact, as a log of it keeps (`record_interaction`)."""
-    holder = db.session.scalar(
-        select(Interaction.id)
-        .where(
-            Interaction.user_id == user.id,
-            Interaction.contact_id == contact.id,
-            Interaction.external_ref == ref,
-            Interaction.deleted_at.is_(None),
-            Interaction.id != editing,
-        )
-        .limit(1)
-    )
+    holder = _live_log_of(user, contact, ref, besides=editing)
     if holder is not None:
         abort(
             409,
-            message=f"Interaction {holder} of contact {contact.id} has that external_ref "
+            message=f"Interaction {holder.id} of contact {contact.id} has that external_ref "
             "already: the same message is logged once per contact.",
         )
 
