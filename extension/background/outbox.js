@@ -104,6 +104,10 @@ async function runFlush() {
   return stoppedBy ? { delivered, pending, error: stoppedBy } : { delivered, pending };
 }
 
+// What a request names is gone: 404 (a log's contact by its id, an undone interaction) or 410 (a
+// log stored before, its contact deleted since, perhaps in another browser, with its interactions).
+const gone = (status) => status === 404 || status === 410;
+
 async function sendEntry(entry) {
   const path = `/api/v1/interactions/${encodeURIComponent(entry.id)}`;
   if (entry.op === "put") {
@@ -113,9 +117,7 @@ async function sendEntry(entry) {
       data = await apiRequest("PUT", path, { body: entry.body, fromOutbox: true });
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      // 404 (a log by the contact's id) or 410 (a retry of a log stored before): the contact was
-      // deleted meanwhile, perhaps in another browser, and its interactions with it.
-      if (err.status === 404 || err.status === 410) {
+      if (gone(err.status)) { // its contact was deleted meanwhile
         await cacheForget(entry.keys, entry.body?.contact_id); // or the card shows it again
         throw new ApiError("client", "this contact was deleted", err.status, err.body);
       }
@@ -132,8 +134,8 @@ async function sendEntry(entry) {
     if (isPlainObject(data) && data.contact) await cachePut(data.contact, data.tie, entry.keys);
     return data;
   } catch (err) {
-    // Already gone (404), or gone with its contact, deleted meanwhile (410): that is the goal.
-    if (err instanceof ApiError && (err.status === 404 || err.status === 410)) return null;
+    // Already gone (404), or gone with its contact (410): that is the goal.
+    if (err instanceof ApiError && gone(err.status)) return null;
     throw err;
   }
 }
@@ -154,7 +156,7 @@ async function submitLog(id, body, keys, name, byId = null) {
   const key = `put:${id}`;
   const result = await enqueueAndWait({ key, op: "put", id, body, byId, keys, name });
   if (result && result.ok) return { status: "sent", id, ...pick(result.data) };
-  if (result && !result.queued) return { status: "error", id, message: result.error, gone: result.status === 404 || result.status === 410 };
+  if (result && !result.queued) return { status: "error", id, message: result.error, gone: gone(result.status) };
   return { status: "queued", id, pending: await pendingFor(keys), reason: result?.error };
 }
 
