@@ -44,16 +44,20 @@ ST.mail = (() => {
     // adds to it) or, with `byName` and `known` empty, to someone else of my name. With an address
     // of mine known, the sender's must also have received mail here from someone else; else it
     // may be my alias or a namesake whose mail reached me through a list or as a Bcc: returned
-    // among the unsure, to be neither me nor the person on the card.
+    // among the unsure, to be neither me nor the person on the card, unless another of their
+    // messages here was written to me (then a namesake).
     addSendersOfMyName(mine, myName, mails, { known = mine, byName = false } = {}) {
       const unsure = new Set();
+      const namesakes = new Set();
       for (const { from, to } of mails) {
         if (!myName || from?.name.toLowerCase() !== myName || mine.has(from.email)) continue;
         const blind = byName && !known.size;
         const toMe = (r) => (blind ? r.email !== from.email && r.name.toLowerCase() === myName : known.has(r.email));
         const mailed = (m) => m.from?.email !== from.email && m.to().some((r) => r.email === from.email);
-        if (!to().some(toMe)) (blind || mails.some(mailed) ? mine : unsure).add(from.email);
+        if (to().some(toMe)) namesakes.add(from.email);
+        else (blind || mails.some(mailed) ? mine : unsure).add(from.email);
       }
+      for (const email of namesakes) unsure.delete(email);
       return unsure;
     },
 

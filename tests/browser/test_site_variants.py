@@ -301,6 +301,14 @@ PRIYA_SHOWN = (
     'data-hovercard-id="Priya.Shah@contoso.example">Priya Shah</span> <span class="go">'
     '<span aria-hidden="true">&lt;</span>Priya.Shah@contoso.example'
 )
+# My first message to Priya, its sender and its recipient, as the thread shows them.
+MY_SENDER_SHOWN = PRIYA_SHOWN.replace(
+    "Priya.Shah@contoso.example", "alex.morgan@example.com"
+).replace("Priya Shah", "Alex Morgan")
+PRIYA_CHIP = (
+    '<span class="g2" email="Priya.Shah@contoso.example" name="Priya Shah" '
+    'data-hovercard-id="Priya.Shah@contoso.example">Priya Shah</span>'
+)
 PRIYA_SPOOFED = (
     '<span class="gD" email="p.shah@mallory.example" name="priya.shah@contoso.example" '
     'data-hovercard-id="p.shah@mallory.example">priya.shah@contoso.example</span> <span class="go">'
@@ -611,6 +619,19 @@ SHOWS = (
                 '<span class="gD" email="Priya.Shah@contoso.example" name="Priya Shah"',
                 '<span class="gD" email="alex.morgan@fabrikam.example" name="Alex Morgan"',
             ),
+        ),
+    ),
+    # Someone of my name wrote to a list, then to me: a namesake, whose message the card is about.
+    Shows(
+        "gmail-someone-of-my-name-writing-to-a-list-then-to-me",
+        "gmail-thread",
+        GMAIL_URL,
+        NAMESAKE,
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=(
+            (MY_SENDER_SHOWN, NAMESAKE_FROM),
+            ("to " + PRIYA_CHIP, "to " + LIST_CHIP),
+            (PRIYA_SHOWN, NAMESAKE_FROM),
         ),
     ),
     # My send-as alias replying to Priya, who wrote to my main address: nobody mailed the alias, so
