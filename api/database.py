@@ -101,11 +101,19 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
         _leave_queue(record.info)  # never kept by a connection back in the pool
 
 
+# PostgreSQL's lower() maps letter by letter; Python's str.lower() differs from it on two: "İ"
+# (a Turkish capital) is "i" and a combining dot, and a capital sigma ending a word is "ς".
+_AS_POSTGRESQL = str.maketrans({"\u0130": "i", "\u03a3": "\u03c3"})
+
+
 def _lower(value):
-    """SQLite's lower() for every script; NULL stays NULL, a number reads as its text."""
+    """SQLite's lower() for every script, letter by letter as PostgreSQL's (a search finds the
+    same contacts on both); NULL stays NULL, a number reads as its text."""
     if value is None:
         return None
-    return (value if isinstance(value, str | bytes) else str(value)).lower()
+    if isinstance(value, bytes):
+        return value.lower()
+    return str(value).translate(_AS_POSTGRESQL).lower()
 
 
 def database_file(url: URL) -> str | None:

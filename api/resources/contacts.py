@@ -1,7 +1,7 @@
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select
 
 from .. import ledger
 from ..models import Contact, ContactStats, Identity, db
@@ -21,6 +21,13 @@ from ..schemas import (
 blp = Blueprint("contacts", __name__, url_prefix="/api/v1", description="People in the ledger")
 
 
+def _folded(text):
+    """`text` in lower case, as a search compares it: lower() (SQLite's maps letter by letter
+    as PostgreSQL's, see database.py), with a final sigma read as any other ("κωστας" finds
+    ΚΩΣΤΑΣ, whose lower case is "κωστασ")."""
+    return func.replace(func.lower(text), "\u03c2", "\u03c3")
+
+
 @blp.route("/contacts")
 class Contacts(MethodView):
     @blp.arguments(ContactListArgsSchema(), location="query")
@@ -38,12 +45,12 @@ class Contacts(MethodView):
         )
         if "q" in args:
             pattern = "%" + args["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern += "%"
+            pattern = _folded(literal(pattern + "%"))
             by_identity = select(Identity.contact_id).where(
-                Identity.user_id == g.user.id, Identity.value.ilike(pattern, escape="\\")
+                Identity.user_id == g.user.id, _folded(Identity.value).like(pattern, escape="\\")
             )
             query = query.where(
-                or_(Contact.name.ilike(pattern, escape="\\"), Contact.id.in_(by_identity))
+                or_(_folded(Contact.name).like(pattern, escape="\\"), Contact.id.in_(by_identity))
             )
         total = db.session.scalar(select(func.count()).select_from(query.subquery()))
         order = {

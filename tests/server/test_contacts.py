@@ -191,6 +191,27 @@ def test_a_search_ignores_case_in_every_script(api):
         assert found["total"] == 1, q
 
 
+def test_a_search_folds_case_alike_on_every_backend(api):
+    """A search finds the same contacts on SQLite and PostgreSQL, whose lower() differ from
+    Python's str.lower() on two letters: the Turkish "İ" is "i" (not "i" and a combining dot),
+    and a capital sigma is "σ" wherever it stands (not "ς" at the end of a word), so "ς" is read
+    as "σ" on both sides."""
+    create(api, "İsmail Kaya")
+    create(api, "ΚΩΣΤΑΣ ΠΑΠΑΣ")
+    create(api, "Σωκράτης")
+    for q, name in (
+        ("ismail", "İsmail Kaya"),
+        ("İSMAİL", "İsmail Kaya"),
+        ("κωστας", "ΚΩΣΤΑΣ ΠΑΠΑΣ"),
+        ("κωστασ", "ΚΩΣΤΑΣ ΠΑΠΑΣ"),
+        ("σωκράτης", "Σωκράτης"),
+        ("ΣΩΚΡΆΤΗΣ", "Σωκράτης"),
+    ):
+        found = api.get(f"/api/v1/contacts?q={q}").json
+        assert [c["name"] for c in found["contacts"]] == [name], q
+        assert found["total"] == 1, q
+
+
 def test_rank_decides_the_dunbar_layer(api, log):
     ids = []
     for i, closeness in enumerate((5, 4, 3, 2, 1)):
