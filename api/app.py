@@ -179,12 +179,20 @@ def _create_app(test_config: dict | None) -> Flask:
 
 def _refuse_unparseable_json() -> None:
     """415 for a body that is not declared JSON (the argument parser would ignore it and name
-    a missing field instead); 400 for a JSON body the parser chokes on with something other
-    than a syntax error (nesting deeper than the recursion limit, an integer of more than 4300
-    digits), which would otherwise surface as a 500 from inside the argument parser."""
+    a missing field instead) or that is compressed (its bytes are not the JSON: no "broken
+    JSON" for it); 400 for a JSON body the parser chokes on with something other than a syntax
+    error (nesting deeper than the recursion limit, an integer of more than 4300 digits), which
+    would otherwise surface as a 500 from inside the argument parser."""
     body = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413 beyond)
     if not body.strip():
         return
+    coding = (request.content_encoding or "identity").strip().lower()
+    if coding != "identity":  # RFC 9110: an unsupported content coding is a 415
+        abort(
+            415,
+            message="Send the body uncompressed: only Content-Encoding identity is accepted.",
+            headers={"Accept-Encoding": "identity"},
+        )
     if not request.is_json:
         abort(415, message="Send the body as JSON, with Content-Type: application/json.")
     try:

@@ -2,8 +2,10 @@
 for oversized bodies, 404 for unknown ids; one JSON error shape everywhere, never a 500, and a
 failed request changes no row."""
 
+import gzip
 import json
 import uuid
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -367,6 +369,28 @@ def test_a_body_over_the_limit_is_413_and_changes_nothing(api, seeded, table_cou
     assert_error(api.put(f"/api/v1/interactions/{uuid.uuid4()}", json=big), 413)
     assert_error(api.post("/api/v1/contacts", json={"name": "x", "notes": "y" * 70000}), 413)
     assert table_counts() == before
+
+
+def test_a_compressed_body_is_415_not_broken_json(api, seeded, table_counts):
+    """A body sent gzipped (Content-Encoding) is JSON the server cannot read: it says which
+    coding it takes (RFC 9110: 415, with Accept-Encoding), not that the JSON is broken."""
+    before = table_counts()
+    body = json.dumps({"kind": "call", "contact_id": seeded["cid"]}).encode()
+    for coding, data in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body))):
+        r = api.put(
+            f"/api/v1/interactions/{uuid.uuid4()}",
+            data=data,
+            headers={"Content-Type": "application/json", "Content-Encoding": coding},
+        )
+        assert "Content-Encoding" in assert_error(r, 415)["message"], coding
+        assert r.headers["Accept-Encoding"] == "identity"
+    assert table_counts() == before
+    r = api.put(
+        f"/api/v1/interactions/{uuid.uuid4()}",
+        data=body,
+        headers={"Content-Type": "application/json", "Content-Encoding": "identity"},
+    )
+    assert r.status_code == 201, r.json
 
 
 def test_the_body_limit_is_configurable(database_url, make_token, monkeypatch):
