@@ -24,8 +24,10 @@ blp = Blueprint("contacts", __name__, url_prefix="/api/v1", description="People 
 def _folded(text):
     """`text` in lower case, as a search compares it: lower() (SQLite's maps letter by letter
     as PostgreSQL's, see database.py), with a final sigma read as any other ("κωστας" finds
-    ΚΩΣΤΑΣ, whose lower case is "κωστασ")."""
-    return func.replace(func.lower(text), "\u03c2", "\u03c3")
+    ΚΩΣΤΑΣ, whose lower case is "κωστασ"), and an "i" with a combining dot as "i" (an identity
+    key, lowercased by Python, spells "İ" so: "ipek" finds the slug of /in/İpek)."""
+    lowered = func.replace(func.lower(text), "\u03c2", "\u03c3")
+    return func.replace(lowered, "i\u0307", "i")
 
 
 @blp.route("/contacts")
