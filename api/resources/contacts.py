@@ -57,7 +57,8 @@ class Contacts(MethodView):
         total = db.session.scalar(select(func.count()).select_from(query.subquery()))
         order = {
             "score": (ContactStats.score.desc(), Contact.id),
-            "name": (Contact.name, Contact.id),
+            # "alice" beside "Alice", not after "Zed", whatever the database's collation.
+            "name": (func.lower(Contact.name), Contact.name, Contact.id),
             "recent": (ContactStats.last_at.desc().nulls_last(), Contact.id),
         }[args["sort"]]
         size = args["page_size"]

@@ -216,6 +216,13 @@ def test_a_search_folds_case_alike_on_every_backend(api):
         assert found["total"] == 1, q
 
 
+def test_contacts_sorted_by_name_ignore_case(api):
+    for name in ("zed", "Bea", "alice", "Alice", "ÉLodie", "élodie"):
+        create(api, name)
+    listed = api.get("/api/v1/contacts?sort=name").json["contacts"]
+    assert [c["name"] for c in listed] == ["Alice", "alice", "Bea", "zed", "ÉLodie", "élodie"]
+
+
 def test_rank_decides_the_dunbar_layer(api, log):
     ids = []
     for i, closeness in enumerate((5, 4, 3, 2, 1)):
