@@ -1,5 +1,6 @@
 """Request and response shapes; the OpenAPI spec is generated from these."""
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 from marshmallow import (
@@ -57,7 +58,9 @@ class Name(Text):
         self.metadata.setdefault("pattern", r"\S")  # in the spec: not blank
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip(WHITESPACE)
+        # Composed (NFC): "José" typed on one system and pasted from another is one name.
+        name = super()._deserialize(value, attr, data, **kwargs).strip(WHITESPACE)
+        return unicodedata.normalize("NFC", name)
 
 
 class Ref(Text):

@@ -1,3 +1,5 @@
+import unicodedata
+
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -46,7 +48,8 @@ class Contacts(MethodView):
             .where(Contact.user_id == g.user.id, Contact.deleted_at.is_(None))
         )
         if "q" in args:
-            pattern = "%" + args["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            q = unicodedata.normalize("NFC", args["q"])  # as names are stored
+            pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern = _folded(literal(pattern + "%"))
             by_identity = select(Identity.contact_id).where(
                 Identity.user_id == g.user.id, _folded(Identity.value).like(pattern, escape="\\")

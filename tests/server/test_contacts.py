@@ -223,6 +223,19 @@ def test_contacts_sorted_by_name_ignore_case(api):
     assert [c["name"] for c in listed] == ["Alice", "alice", "Bea", "zed", "ÉLodie", "élodie"]
 
 
+def test_a_name_is_one_spelling_however_its_accents_were_typed(api, log):
+    """A name typed with combining accents (as some systems paste it) is stored composed, so a
+    search typed either way finds it, and a first log names the contact the same way."""
+    decomposed, composed = "Jose\u0301 Nu\u0301n\u0303ez", "José Núñez"
+    assert create(api, decomposed)["name"] == composed
+    for q in ("josé", "jose\u0301", "Núñez", "Nu\u0301n\u0303ez"):
+        assert [c["name"] for c in api.get(f"/api/v1/contacts?q={q}").json["contacts"]] == [
+            composed
+        ]
+    inline = {"name": "Zoe\u0308", "identities": [{"kind": "email", "value": "zoe@x.example"}]}
+    assert log(contact=inline)["contact"]["name"] == "Zoë"
+
+
 def test_rank_decides_the_dunbar_layer(api, log):
     ids = []
     for i, closeness in enumerate((5, 4, 3, 2, 1)):
