@@ -1480,7 +1480,8 @@ def no_card_in_any(chromium, variants, request, after: float) -> dict[str, Excep
                         text += f" (last error: {last!r})"
                     outcome[vid] = AssertionError(f"timed out after 10.0s: {text}")
                     try:
-                        tab.screenshot(path=str(screenshot_path(f"FAILED-site_variants-{vid}")))
+                        label = f"FAILED-site_variants-{request.fixturename}-{vid}"
+                        tab.screenshot(path=str(screenshot_path(label)))
                     except Exception:
                         pass
                     del pending[vid]
