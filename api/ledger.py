@@ -691,7 +691,7 @@ def _number(value: float, digits: int) -> float:
     make one (tests/hardening)."""
     if not math.isfinite(value):
         raise ValueError(f"a tie's number is not finite: {value!r}")
-    return round(value, digits)
+    return round(value, digits) + 0.0  # -0.0 (a sliver of a loss, rounded) reads as 0.0
 
 
 def _trend(contact_id: int, agg, at: datetime, settings, recent=None, now=None) -> float:

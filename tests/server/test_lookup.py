@@ -203,3 +203,12 @@ def test_the_trend_is_the_score_now_minus_the_score_30_days_ago(api, log, oldest
     tie = api.get("/api/v1/lookup?email=jane@example.com").json["tie"]
     assert tie["interaction_count"] == len(days)
     assert tie["trend_30d"] == pytest.approx(expected, abs=0.06)
+
+
+def test_a_trend_that_rounds_to_nothing_is_zero_not_minus_zero(api, log):
+    """A dormant tie loses a sliver of score a month: rounded, that is 0.0, never "-0.0"."""
+    old = {"name": "Old Friend", "identities": [{"kind": "email", "value": "old@example.com"}]}
+    log("email", contact=old, occurred_at=f"{datetime.now(UTC) - timedelta(days=3 * 365)}")
+    r = api.get("/api/v1/lookup?email=old@example.com")
+    assert r.json["tie"]["trend_30d"] == 0
+    assert '"trend_30d":0.0' in r.get_data(as_text=True)
