@@ -201,6 +201,31 @@ CHAT_BUBBLE = (
     "<p>See you in Lisbon!</p></li></ul></div>"
 )
 
+# The newer top card (hashed classes only): the name in an h2 rather than an h1.
+WEI_H1 = (
+    '<h1 class="q5 e2d71"><span aria-hidden="true">Wei Zhang</span>'
+    '<span class="q8">Wei Zhang</span></h1>'
+)
+WEI_HEADLINE = "Director of Analytics at Tailspin Toys"
+# The top card as LinkedIn writes it since 2025: the name's h1 inline in a link to the About this
+# profile dialog, a verification badge, pronouns and the connection degree beside it, and no
+# class name the adapter knows (the headline's hashed too).
+JANE_ROW = (
+    '<div class="pv-text-details__left-panel">\n'
+    '            <h1 class="text-heading-xlarge inline t-24 v-align-middle break-words">'
+    '<span aria-hidden="true">Jane Doe</span><span class="visually-hidden">Jane Doe</span></h1>\n'
+    '            <div class="text-body-medium break-words">'
+)
+JANE_ROW_2025 = (
+    '<div class="e7b10">\n            <div class="d4c2a"><a class="a9f0c" aria-label="Jane Doe" '
+    'href="/in/jane-doe/overlay/about-this-profile/"><h1 class="c3d1e" style="display:inline">'
+    'Jane Doe</h1></a> <span class="b81f2"><svg role="img" aria-label="Verified" width="16" '
+    'height="16"><title>Verified</title><rect width="16" height="16"/></svg></span> '
+    '<span class="f20a8">She/Her</span> <span class="a6e3b"><span class="visually-hidden">1st '
+    'degree connection</span><span aria-hidden="true">· 1st</span></span></div>\n'
+    '            <div class="f91c3 break-words">'
+)
+
 
 class Shows(NamedTuple):
     """A page about ``person``: the overlay shows the name read from it (and ``headline`` under it,
@@ -390,6 +415,29 @@ SHOWS = (
         "linkedin-profile-shadow-hashed",
         "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
         WEI,
+    ),
+    Shows(
+        "linkedin-shadow-hashed-headline",
+        "linkedin-profile-shadow-hashed",
+        "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
+        WEI,
+        headline=WEI_HEADLINE,
+    ),
+    Shows(
+        "linkedin-top-card-name-in-an-h2",
+        "linkedin-profile-shadow-hashed",
+        "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
+        WEI,
+        headline=WEI_HEADLINE,
+        edits=((WEI_H1, WEI_H1.replace("h1", "h2")),),
+    ),
+    Shows(
+        "linkedin-top-card-2025-badge-pronouns-degree-beside-the-name",
+        "linkedin-profile-classic",
+        JANE_URL,
+        {"name": "Jane Doe", "linkedin": "jane-doe"},
+        headline="Chief Operating Officer at Northwind Traders",
+        edits=((JANE_ROW, JANE_ROW_2025),),
     ),
     Shows(
         "linkedin-name-says-available",

@@ -13,7 +13,7 @@ ST.adapter = (() => {
   ];
   const HEADLINE_SELECTORS = ["div.text-body-medium.break-words", ".pv-text-details__left-panel .text-body-medium", ".top-card-layout__headline"];
   const SHADOW_HOSTS = '#interop-outlet, [data-testid="interop-shadowdom"]';
-  const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|experience|education|skills|activity|contact info)$/i;
+  const NOT_NAMES = /^(linkedin|feed|messaging|notifications|my network|jobs|home|sign in|sign up|log in|join linkedin|profile|about|experience|education|skills|activity|contact info)$/i;
   const SECTION_PAGES = new Set(["details", "recent-activity"]);
   // Out of network, unnamed: "LinkedIn Member", "Membre de LinkedIn", "领英会员"... by the word for
   // a member (a person may call themselves "Sarah Smith LinkedIn" or "LinkedIn Lisa").
@@ -87,14 +87,16 @@ ST.adapter = (() => {
     return full ? ST.deepQuery(selector) : null;
   }
 
-  function candidates(full) {
+  function candidates(full, slug) {
     const out = [];
     for (const sel of NAME_SELECTORS) {
       const el = pick(sel);
       if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
     }
     if (!out.some((c) => c.name)) {
-      const el = shadowQuery("main h1, h1", full);
+      // No h1 at all: a newer top card's h2, the first heading there, in a card linking to this profile.
+      const roots = [...document.querySelectorAll(SHADOW_HOSTS)].map((h) => h.shadowRoot || h).concat(document.querySelector("main") || document);
+      const el = shadowQuery("main h1, h1", full) || roots.map((r) => pick("h2", r)).find((h) => h && selfLinked(h, slug));
       if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
     }
     out.push({ el: null, name: titleName(), from: "title" });
@@ -159,9 +161,20 @@ ST.adapter = (() => {
     return false;
   }
 
+  // By class name, else by layout (hashed classes): the first text below the name's line (a
+  // badge, pronouns, the degree stay on it; a screen-reader copy has no height), in its card.
   function headlineOf(el) {
     const card = topCard(el);
-    return ST.text(card && HEADLINE_SELECTORS.map((s) => card.querySelector(s)).find(Boolean));
+    const known = card && HEADLINE_SELECTORS.map((s) => card.querySelector(s)).find(Boolean);
+    if (known || !card) return ST.text(known);
+    const line = el.getBoundingClientRect().bottom - 2;
+    const w = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
+    w.currentNode = el;
+    for (let t, p; (t = w.nextNode()); ) {
+      const box = (p = t.parentElement)?.getBoundingClientRect();
+      if (box?.top >= line && box.height > 1 && ST.clean(t.data).replace(DEGREE, "")) return ST.text(p).replace(DEGREE, "");
+    }
+    return "";
   }
 
   function topCard(el) {
@@ -245,7 +258,7 @@ ST.adapter = (() => {
     snapshot() {
       const thread = route(location.href)?.thread ? threadPerson() : null;
       const link = thread?.link;
-      const now = candidates(false);
+      const now = candidates(false, route(location.href)?.slug);
       const named = link && cleanName(ST.text(threadNamed(thread.pane, link)));
       return { names: new Set(now.map((c) => c.name)), headline: headlineOf(now[0]?.el), title: document.title, link, thread: link?.href, named };
     },
@@ -261,7 +274,7 @@ ST.adapter = (() => {
       let name = blob?.name;
       let headline = blob?.headline || "";
       nameEl = null;
-      for (const c of name ? [] : candidates(true)) {
+      for (const c of name ? [] : candidates(true, slug)) {
         if (r.section && c.from === "h1") continue;
         const fresh =
           !snap ||
