@@ -226,6 +226,31 @@ JANE_ROW_2025 = (
     '            <div class="f91c3 break-words">'
 )
 
+# A draft of my reply, saved at the end of the thread (Gmail's id for a draft: "#msg-a:r-..."):
+# not mail anyone received; the card is about the last message sent.
+MY_DRAFT = (
+    '<div class="adn ads" data-message-id="#msg-a:r-4717300021559981234">'
+    '<div class="gs"><div class="gE iv gt"><table class="cf gJ"><tbody><tr><td class="gF gK">'
+    '<h3 class="iw"><span class="qu"><span class="gD" email="alex.morgan@example.com" '
+    'name="Alex Morgan" data-hovercard-id="alex.morgan@example.com">Alex Morgan</span> '
+    '<span class="boq" style="color:#d93025">Draft</span></span></h3></td></tr></tbody></table>'
+    '<div class="iw ajw"><div class="hb">to <span class="g2" email="sam.lee@contoso.example" '
+    'name="Sam Lee">Sam Lee</span></div></div></div>'
+    '<div class="a3s aiL"><p>Sam, are you free on the 9th too?</p></div></div></div>'
+)
+THREAD_END = "    </div>\n  </div>\n</div>\n</body>"  # after the thread's last message
+# Older messages folded as Gmail folds a long thread: collapsed rows and a "2 older messages" bar
+# between the first message and the newest.
+FOLDED_ROWS = (
+    '<div class="kv" role="listitem" aria-expanded="false"><div class="adf ads"><span class="gD" '
+    'email="tom.baker@fabrikam.example" name="Tom Baker">Tom Baker</span> <span class="g3">'
+    "3 Nov</span> Count me in!</div></div>"
+    '<div class="kQ" role="listitem"><span class="adx" role="button">2 older messages</span></div>'
+    '<div class="kv" role="listitem" aria-expanded="false"><div class="adf ads"><span class="gD" '
+    'email="sam.lee@contoso.example" name="Sam Lee">Sam Lee</span> <span class="g3">4 Nov</span>'
+    " Lisbon it is.</div></div>"
+)
+
 
 class Shows(NamedTuple):
     """A page about ``person``: the overlay shows the name read from it (and ``headline`` under it,
@@ -274,6 +299,7 @@ _MESSAGES = [
     )
 ]
 MY_FIRST_MESSAGE = _THREAD[_MESSAGES[0] : _MESSAGES[1]]
+PRIYAS_MESSAGE_IN_THREAD = _THREAD[_MESSAGES[1] : _MESSAGES[1] + 120]
 TOM_CC = ' <span class="g2" email="tom.baker@fabrikam.example" name="Tom Baker"'
 PRIYA_TO_ME = TO_ME + TOM_CC
 SAM_CHIP = '<span class="g2" email="sam.lee@contoso.example" name="Sam Lee">Sam Lee</span>'
@@ -692,6 +718,22 @@ SHOWS = (
         PRIYA,
         ref="gmail:18d4f2b7a1c2d3e4",
         edits=((ALIAS_TO_ME, MAIN_TO_ME),),
+    ),
+    Shows(
+        "gmail-a-draft-of-mine-at-the-end-of-the-thread",
+        "gmail-thread",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=((THREAD_END, MY_DRAFT + THREAD_END),),
+    ),
+    Shows(
+        "gmail-older-messages-folded",
+        "gmail-thread",
+        GMAIL_URL,
+        PRIYA,
+        ref="gmail:18d4f2b7a1c2d3e4",
+        edits=((PRIYAS_MESSAGE_IN_THREAD, FOLDED_ROWS + PRIYAS_MESSAGE_IN_THREAD),),
     ),
     Shows(
         "gmail-a-name-with-via-in-it",

@@ -77,6 +77,8 @@ ST.adapter = (() => {
 
   // Gmail keeps the threads viewed before in the DOM, hidden.
   const shown = (selector) => [...document.querySelectorAll(selector)].filter(ST.visible);
+  // The thread's messages; not a draft of mine ("#msg-a:r-..."), which nobody received.
+  const MESSAGES = 'div.adn:not([data-message-id*="msg-a:"])';
 
   return {
     site: "gmail",
@@ -85,11 +87,11 @@ ST.adapter = (() => {
     route,
 
     snapshot() {
-      return { messages: shown("div.adn") };
+      return { messages: shown(MESSAGES) };
     },
 
     read(r, snap, final) {
-      const nodes = shown("div.adn");
+      const nodes = shown(MESSAGES);
       const wait = { status: final ? "none" : "pending" };
       if (!nodes.length) return wait;
       // Right after a hash change the previous thread can still be on screen.
