@@ -251,6 +251,22 @@ FOLDED_ROWS = (
     " Lisbon it is.</div></div>"
 )
 
+# Outlook's tag beside an outside sender's name, in the from line.
+EXTERNAL_TAG = (
+    ' <span class="Yt1pQ" title="This sender is outside your organization">External</span>'
+)
+# A reply of mine in the reading pane, not sent yet: a draft under the conversation's newest
+# message, its own from line (me) and To line, the body an editor.
+MY_DRAFT_REPLY = (
+    '<div class="open" aria-expanded="true"><div class="hdr"><div>'
+    '<span style="color:#c4314b">[Draft]</span><div class="from" data-app-section="FromLine">'
+    '<span><span class="OZZZK" title="alex.morgan@contoso.example">Alex Morgan</span></span></div>'
+    '<div class="meta" data-app-section="ToLine">To: <span title="daniel.okafor@northwind.example">'
+    "Daniel Okafor</span></div></div></div>"
+    '<div class="body" role="textbox" contenteditable="true" aria-label="Message body">'
+    "<p>Daniel, the loft it is.</p></div></div>\n    </div>\n  </div>\n</div>\n</body>"
+)
+
 
 class Shows(NamedTuple):
     """A page about ``person``: the overlay shows the name read from it (and ``headline`` under it,
@@ -923,6 +939,46 @@ SHOWS = (
                 '<p>Hi Amara,</p><div id="divRplyFwdMsg"><b>From:</b> Daniel Okafor &lt;'
                 '<a href="mailto:daniel.okafor@northwind.example">daniel.okafor@northwind.example'
                 "</a>&gt;</div>",
+            ),
+        ),
+    ),
+    Shows(
+        "outlook-external-sender-tag-beside-the-name",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        DANIEL,
+        ref=outlook_ref(ITEM_PATH),
+        edits=((f"{DANIEL_SENDS}</span>", f"{DANIEL_SENDS}{EXTERNAL_TAG}</span>"),),
+    ),
+    Shows(  # my newest message open, a draft of my next one below it: the person is Sofia
+        "outlook-conversation-newest-on-bottom-mine-then-a-draft-of-mine",
+        "outlook-conversation-newest-on-bottom",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_CONVERSATION}",
+        SOFIA,
+        ref=outlook_ref(ITEM_CONVERSATION),
+        initiated_by="me",
+        edits=(
+            (
+                SOFIA_OPEN,
+                SOFIA_OPEN.replace(
+                    "sofia.rossi@fabrikam.example", "alex.morgan@contoso.example"
+                ).replace("Sofia Rossi", "Alex Morgan"),
+            ),
+            (TO_ALEX, 'To: <span title="sofia.rossi@fabrikam.example">Sofia Rossi</span>'),
+            ("\n    </div>\n  </div>\n</div>\n</body>", MY_DRAFT_REPLY),
+        ),
+    ),
+    Shows(  # a reply being written under the message: not a draft message of its own
+        "outlook-message-with-a-reply-being-written-below",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        DANIEL,
+        ref=outlook_ref(ITEM_PATH),
+        edits=(
+            (
+                "<p>Thanks,<br>Daniel</p></div>",
+                '<p>Thanks,<br>Daniel</p></div><div class="body" role="textbox" '
+                'contenteditable="true" aria-label="Message body"><p>Thanks Daniel,</p></div>',
             ),
         ),
     ),

@@ -66,12 +66,17 @@ ST.adapter = (() => {
   // set it, which the page does not say: folded messages only above the open ones tell it is on
   // bottom; otherwise (none folded, or some on both sides: dates are in the user's own format)
   // the default order is taken.
-  function opened(lines) {
-    const open = lines.map((line) => {
-      let m = line;
-      while (m.parentElement && m.parentElement !== pane && !lines.some((l) => l !== line && m.parentElement.contains(l))) m = m.parentElement;
-      return !!m.querySelector(BODY);
-    });
+  function opened(all) {
+    const bodies = new Map(
+      all.map((line) => {
+        let m = line;
+        while (m.parentElement && m.parentElement !== pane && !all.some((l) => l !== line && m.parentElement.contains(l))) m = m.parentElement;
+        return [line, [...m.querySelectorAll(BODY)]];
+      }),
+    );
+    // Not a draft of mine (its body an editor): nobody received it yet.
+    const lines = all.filter((l) => !bodies.get(l).length || !bodies.get(l).every((b) => b.isContentEditable));
+    const open = lines.map((l) => bodies.get(l).length > 0);
     const o = lines.filter((_, i) => open[i]);
     return !o.length ? lines : !open[0] && open.at(-1) ? o.reverse() : o;
   }
@@ -130,7 +135,11 @@ ST.adapter = (() => {
       level++;
     }
     if (!email && shown) [email, scope, level] = [shown, line, 0];
-    const nameEl = NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) || line;
+    // The name is the text carrying the address, not a tag beside it ("External").
+    const nameEl =
+      (!level && [...line.querySelectorAll(ADDRESSED)].find((el) => emailOf(el) === email && ST.clean(el.textContent))) ||
+      NAME_SELECTORS.map((s) => line.querySelector(s) || (line.matches(s) ? line : null)).find(Boolean) ||
+      line;
     let text = nameEl.textContent || "";
     // "Kim Lee on behalf of Daniel Okafor": Kim, a delegate, sent Daniel's mail (replies go to
     // him): the person is Daniel, by the address after the phrase, never Kim's; none there, no
