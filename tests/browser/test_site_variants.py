@@ -207,6 +207,11 @@ WEI_H1 = (
     '<span class="q8">Wei Zhang</span></h1>'
 )
 WEI_HEADLINE = "Director of Analytics at Tailspin Toys"
+CONTACT_INFO_DIALOG = (
+    '<div role="dialog" aria-labelledby="ci-h" style="position:fixed;top:80px;left:30%;'
+    'background:#fff;padding:16px"><h1 id="ci-h">Contact info</h1><p>Email: '
+    "wei.zhang@tailspin.example</p></div>"
+)
 # The top card as LinkedIn writes it since 2025: the name's h1 inline in a link to the About this
 # profile dialog, a verification badge, pronouns and the connection degree beside it, and no
 # class name the adapter knows (the headline's hashed too).
@@ -472,6 +477,17 @@ SHOWS = (
         WEI,
         headline=WEI_HEADLINE,
         edits=((WEI_H1, WEI_H1.replace("h1", "h2")),),
+    ),
+    Shows(  # the contact info dialog open over it, its own h1 naming itself
+        "linkedin-top-card-name-in-an-h2-contact-info-overlay",
+        "linkedin-profile-shadow-hashed",
+        "https://www.linkedin.com/in/wei-zhang-7c3d9e/overlay/contact-info/",
+        WEI,
+        headline=WEI_HEADLINE,
+        edits=(
+            (WEI_H1, WEI_H1.replace("h1", "h2")),
+            ("</body>", CONTACT_INFO_DIALOG + "</body>"),
+        ),
     ),
     Shows(
         "linkedin-top-card-2025-badge-pronouns-degree-beside-the-name",

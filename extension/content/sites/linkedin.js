@@ -93,10 +93,11 @@ ST.adapter = (() => {
       const el = pick(sel);
       if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
     }
-    if (!out.some((c) => c.name)) {
-      // No h1 at all: a newer top card's h2, the first heading there, in a card linking to this profile.
-      const roots = [...document.querySelectorAll(SHADOW_HOSTS)].map((h) => h.shadowRoot || h).concat(document.querySelector("main") || document);
-      const el = shadowQuery("main h1, h1", full) || roots.map((r) => pick("h2", r)).find((h) => h && selfLinked(h, slug));
+    // Else an h1 elsewhere; else, the h1s naming nobody (a dialog's), a newer top card's h2: the
+    // first heading there, in a card linking to this profile.
+    const roots = [...document.querySelectorAll(SHADOW_HOSTS)].map((h) => h.shadowRoot || h).concat(document.querySelector("main") || document);
+    for (const find of [() => shadowQuery("main h1, h1", full), () => roots.map((r) => pick("h2", r)).find((h) => h && selfLinked(h, slug))]) {
+      const el = !out.some((c) => c.name) && find();
       if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
     }
     out.push({ el: null, name: titleName(), from: "title" });
