@@ -63,10 +63,11 @@ ST.adapter = (() => {
     return null;
   }
 
-  // "Jane Doe | Board Advisor": a tagline some put after their name.
+  // "Jane Doe | Board Advisor": a tagline some put after their name; "Jane Doe · 1st": the degree.
   function cleanName(s) {
     s = ST.dedupe(s)
       .split(/\s+\|\s+/)[0]
+      .replace(DEGREE, "")
       .replace(/,\s*#?(OPEN_TO_WORK|HIRING)\s*$/i, "")
       .trim();
     return s && s.length <= 120 && !NOT_NAMES.test(s) && !s.includes("|") ? s : null;
@@ -94,9 +95,9 @@ ST.adapter = (() => {
       if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
     }
     // Else an h1 elsewhere; else, the h1s naming nobody (a dialog's), a newer top card's h2: the
-    // first heading there, in a card linking to this profile.
+    // first in a card linking to this profile (not a chat bubble's).
     const roots = [...document.querySelectorAll(SHADOW_HOSTS)].map((h) => h.shadowRoot || h).concat(document.querySelector("main") || document);
-    for (const find of [() => shadowQuery("main h1, h1", full), () => roots.map((r) => pick("h2", r)).find((h) => h && selfLinked(h, slug))]) {
+    for (const find of [() => shadowQuery("main h1, h1", full), () => roots.flatMap((r) => [...r.querySelectorAll("h2")]).find((h) => shown(h) && selfLinked(h, slug))]) {
       const el = !out.some((c) => c.name) && find();
       if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
     }
