@@ -160,7 +160,8 @@ ST.adapter = (() => {
       email = level ? null : ST.mail.email(masked.slice(at)) || (his && emailOf(his));
     }
     if (!email) return null;
-    const name = ST.clean(ST.dedupe(text.replace(/<[^>]*>|\S+@\S+/g, " ")).replace(LABEL, "")); // cut as the ledger keeps it
+    // Up to the <address> written after the name (a tag may follow it), cut as the ledger keeps it.
+    const name = ST.clean(ST.dedupe(text.replace(/<[^<>]*@[^]*|<[^>]*>|\S+@\S+/g, " ")).replace(LABEL, ""));
     // The card goes below the header block around the address.
     const block = scope !== pane && scope.parentElement !== pane ? scope.parentElement : null;
     return { email, name: name || email, own: level === 0, el: block || line };
