@@ -7,26 +7,31 @@ message threads (and a group thread, which gets no card), my own profile and one
 the form recommending them, a name with a tagline after a bar, a chat bubble with someone else open
 over a profile, the About this profile dialog opened from search, moves from one profile to another
 that leave the old top card hidden in the page or change it in place (no card for a conversation
-with a company page); a Gmail thread of a second signed-in account whose last message is mine,
-replies from my send-as alias (my name, another address; or an address Gmail calls "me", in the
-page's language, one of its main ones, never a recipient named so in another), someone else of my
-name writing to me (also on Outlook); one of my name writing to others only from an address nobody
-in the thread mailed, my alias or someone else (their mail reached me through a list or as a Bcc: no
-card, or the card of another person in the thread), threads popped out into a window of their own
-(their account's address known from its main window, also one under a path of the session's own,
-never from a delegated mailbox an earlier version kept as the account's), a sender's name written as
-HTML or very long, mail I forwarded; Outlook in another language, its deeplink URL forms, its newer
-host outlook.cloud.microsoft, a message I sent (also before the account menu was ever opened: my
-name is in the title), one sent from a shared mailbox I opened (its address is in the URL), one a
-delegate sent on behalf of its sender (the person is the sender; in Swedish, Chinese and Japanese
-too, but not a name holding the phrase's word, its address on it or beside it, and also when the
-delegate's name holds it), conversations whose newest message is open, on top or on bottom (the
-person is in that one, also with an older one open), a To line mixing recipients by name and bare
-addresses, and a message I sent in Hebrew, right to left. A sender whose display name is someone
-else's address (spoofing) gets a card under the real address, named by it, on Gmail and on Outlook;
-on Outlook also when the name ends in an invisible direction mark, a comma or a bracket, or holds
-the address in brackets of its own, in the text or in a label. One shown by address alone gets a
-card under it, even beside an avatar labelled with another address.
+with a company page); the newer top card's headline read by layout (hashed classes), its name in an
+h2 (also under the Contact info dialog's own h1), and the 2025 top card with a verification badge,
+pronouns and the connection degree beside the name; a Gmail thread of a second signed-in account
+whose last message is mine, replies from my send-as alias (my name, another address; or an address
+Gmail calls "me", in the page's language, one of its main ones, never a recipient named so in
+another), someone else of my name writing to me (also on Outlook); one of my name writing to others
+only from an address nobody in the thread mailed, my alias or someone else (their mail reached me
+through a list or as a Bcc: no card, or the card of another person in the thread), threads popped
+out into a window of their own (their account's address known from its main window, also one under a
+path of the session's own, never from a delegated mailbox an earlier version kept as the account's),
+a sender's name written as HTML or very long, mail I forwarded, a draft of mine saved at the end of
+a thread (the card is about the last message sent), older messages folded; Outlook in another
+language, its deeplink URL forms, its newer host outlook.cloud.microsoft, a message I sent (also
+before the account menu was ever opened: my name is in the title), one sent from a shared mailbox I
+opened (its address is in the URL), one a delegate sent on behalf of its sender (the person is the
+sender; in Swedish, Chinese and Japanese too, but not a name holding the phrase's word, its address
+on it or beside it, and also when the delegate's name holds it), conversations whose newest message
+is open, on top or on bottom (the person is in that one, also with an older one open), a To line
+mixing recipients by name and bare addresses, the "External" tag beside a sender's name (on the
+name's line, or after the address written after it), a draft of mine below my newest message, a
+reply being written below one, and a message I sent in Hebrew, right to left. A sender whose display
+name is someone else's address (spoofing) gets a card under the real address, named by it, on Gmail
+and on Outlook; on Outlook also when the name ends in an invisible direction mark, a comma or a
+bracket, or holds the address in brackets of its own, in the text or in a label. One shown by
+address alone gets a card under it, even beside an avatar labelled with another address.
 
 The people on these pages start unknown to the ledger, so the overlay shows the name it read from
 the page; one click then logs the interaction, and the contact the API creates must carry the
@@ -487,6 +492,29 @@ SHOWS = (
         edits=(
             (WEI_H1, WEI_H1.replace("h1", "h2")),
             ("</body>", CONTACT_INFO_DIALOG + "</body>"),
+        ),
+    ),
+    Shows(  # a chat bubble's h2 first in the shadow root, linking to someone else
+        "linkedin-top-card-name-in-an-h2-chat-bubble-open",
+        "linkedin-profile-shadow-hashed",
+        "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
+        WEI,
+        headline=WEI_HEADLINE,
+        edits=((WEI_H1, WEI_H1.replace("h1", "h2")), (WEI_TOP_CARD, CHAT_BUBBLE + WEI_TOP_CARD)),
+    ),
+    Shows(  # the degree inside the name's heading
+        "linkedin-top-card-2025-degree-inside-the-heading",
+        "linkedin-profile-classic",
+        JANE_URL,
+        {"name": "Jane Doe", "linkedin": "jane-doe"},
+        headline="Chief Operating Officer at Northwind Traders",
+        edits=(
+            (
+                JANE_ROW,
+                JANE_ROW_2025.replace(
+                    "Jane Doe</h1>", 'Jane Doe<span class="a6e3b"> · 1st</span></h1>'
+                ),
+            ),
         ),
     ),
     Shows(
@@ -965,6 +993,20 @@ SHOWS = (
         DANIEL,
         ref=outlook_ref(ITEM_PATH),
         edits=((f"{DANIEL_SENDS}</span>", f"{DANIEL_SENDS}{EXTERNAL_TAG}</span>"),),
+    ),
+    Shows(  # the address written after the name, as the newer Outlook does, then the tag
+        "outlook-external-sender-tag-after-the-address",
+        "outlook-message",
+        f"https://outlook.office.com/mail/inbox/id/{ITEM_PATH}",
+        DANIEL,
+        ref=outlook_ref(ITEM_PATH),
+        edits=(
+            (
+                f"{DANIEL_SENDS}</span>",
+                '<span class="OZZZK">Daniel Okafor</span> <span class="c8">'
+                f"&lt;daniel.okafor@northwind.example&gt;</span>{EXTERNAL_TAG}</span>",
+            ),
+        ),
     ),
     Shows(  # my newest message open, a draft of my next one below it: the person is Sofia
         "outlook-conversation-newest-on-bottom-mine-then-a-draft-of-mine",
