@@ -212,6 +212,12 @@ WEI_H1 = (
     '<span class="q8">Wei Zhang</span></h1>'
 )
 WEI_HEADLINE = "Director of Analytics at Tailspin Toys"
+WEI_EXPERIENCE = '<section class="_e83b" componentkey="profile-experience">'
+FEATURED_SECTION = (
+    '<section class="_e83b" componentkey="profile-featured"><h2 class="a4b8">Featured</h2>'
+    '<a href="https://www.linkedin.com/in/wei-zhang-7c3d9e/details/featured/">Show all</a>'
+    "</section>"
+)
 CONTACT_INFO_DIALOG = (
     '<div role="dialog" aria-labelledby="ci-h" style="position:fixed;top:80px;left:30%;'
     'background:#fff;padding:16px"><h1 id="ci-h">Contact info</h1><p>Email: '
@@ -493,6 +499,14 @@ SHOWS = (
             (WEI_H1, WEI_H1.replace("h1", "h2")),
             ("</body>", CONTACT_INFO_DIALOG + "</body>"),
         ),
+    ),
+    Shows(  # a top card naming nobody: a section's title (linking to its details) is no name,
+        # and after the last read the card names the person by the URL's slug
+        "linkedin-top-card-naming-nobody-a-section-titled-featured",
+        "linkedin-profile-shadow-hashed",
+        "https://www.linkedin.com/in/wei-zhang-7c3d9e/",
+        {"name": "wei-zhang-7c3d9e", "linkedin": "wei-zhang-7c3d9e"},
+        edits=((WEI_H1, ""), (WEI_EXPERIENCE, WEI_EXPERIENCE + FEATURED_SECTION)),
     ),
     Shows(  # a chat bubble's h2 first in the shadow root, linking to someone else
         "linkedin-top-card-name-in-an-h2-chat-bubble-open",

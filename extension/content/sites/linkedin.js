@@ -97,7 +97,7 @@ ST.adapter = (() => {
     // Else an h1 elsewhere; else, the h1s naming nobody (a dialog's), a newer top card's h2: the
     // first in a card linking to this profile (not a chat bubble's).
     const roots = [...document.querySelectorAll(SHADOW_HOSTS)].map((h) => h.shadowRoot || h).concat(document.querySelector("main") || document);
-    for (const find of [() => shadowQuery("main h1, h1", full), () => roots.flatMap((r) => [...r.querySelectorAll("h2")]).find((h) => shown(h) && selfLinked(h, slug))]) {
+    for (const find of [() => shadowQuery("main h1, h1", full), () => roots.flatMap((r) => [...r.querySelectorAll("h2")]).find((h) => shown(h) && selfLinked(h, slug, 1))]) {
       const el = !out.some((c) => c.name) && find();
       if (el) out.push({ el, name: cleanName(ST.text(el)), from: "h1" });
     }
@@ -154,10 +154,12 @@ ST.adapter = (() => {
   const up = (el) => el.parentElement || el.getRootNode().host;
 
   // The top card around a name links to its own profile (contact info, activity ...).
-  function selfLinked(el, slug) {
+  // With `top`, by a link to the profile or its overlays: a section's title links to its details.
+  function selfLinked(el, slug, top) {
     for (let n = el && up(el), i = 0; n && i < 6 && !n.matches("main, body"); n = up(n), i++) {
       for (const a of n.querySelectorAll('a[href*="/in/"]')) {
-        if (route(a.href)?.slug === slug) return true;
+        const r = route(a.href);
+        if (r?.slug === slug && !(top && r.section)) return true;
       }
     }
     return false;
